@@ -1,0 +1,92 @@
+"""Production settings, checked the way the process starts: `manage.py check --deploy` in a subprocess.
+
+Each run gets a clean environment (only PATH/HOME/LANG from outside), so the developer's shell cannot hide a
+missing setting, and SHOP_VAR_DIR / STATIC_ROOT / MEDIA_ROOT point at a temporary folder.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/shop_test"
+
+# drf-spectacular's deploy check builds the API schema; OrderViewSet.get_queryset filters by request.user,
+# which is AnonymousUser during schema generation. Fixed in shop/api.py by returning Order.objects.none()
+# when `swagger_fake_view` is set (see the ops report). Until then these two warnings, and only these, xfail.
+KNOWN_ISSUES = [r"drf_spectacular\.W001\) .*\[OrderViewSet\]"]
+
+
+def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
+    db = os.environ.get("DATABASE_URL", "")
+    env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR"}}
+    env.update({
+        "SHOP_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(60),  # 80 characters, high entropy
+        "ALLOWED_HOSTS": "shop.example.com",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DATABASE_URL": db if db.startswith("postgres") else DEFAULT_DB,
+        "SHOP_VAR_DIR": str(tmp_path / "var"),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_check_deploy_is_clean(tmp_path):
+    out = manage(production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    report = out.stdout + out.stderr
+    if out.returncode != 0:
+        issues = [ln for ln in report.splitlines() if re.match(r"^\S*: \(", ln) or re.match(r"^\?: \(", ln)]
+        unknown = [ln for ln in issues if not any(re.search(p, ln) for p in KNOWN_ISSUES)]
+        if issues and not unknown:
+            pytest.xfail("only the known drf-spectacular OrderViewSet warnings (fix in shop/api.py pending)")
+    assert out.returncode == 0, report
+    assert "no issues" in report
+
+
+def test_production_needs_secret_key(tmp_path):
+    out = manage(production_env(tmp_path, SECRET_KEY=None), "check")
+    assert out.returncode != 0
+    assert "SECRET_KEY" in out.stderr
+    assert "ImproperlyConfigured" in out.stderr
+
+
+def test_production_refuses_debug(tmp_path):
+    out = manage(production_env(tmp_path, DEBUG="true"), "check")
+    assert out.returncode != 0
+    assert "DEBUG" in out.stderr
+    assert "ImproperlyConfigured" in out.stderr
+
+
+@pytest.mark.parametrize("missing", ["ALLOWED_HOSTS", "REDIS_URL"])
+def test_production_needs_hosts_and_broker(tmp_path, missing):
+    out = manage(production_env(tmp_path, **{missing: None}), "check")
+    assert out.returncode != 0
+    assert missing in out.stderr
+
+
+def test_production_secure_defaults(tmp_path):
+    code = ("from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, "
+            "s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS >= 31536000, '/media/' not in s.STATIC_URL)")
+    out = manage(production_env(tmp_path), "shell", "-c", code)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1].split() == ["False", "True", "True", "True", "True", "True"]
