@@ -1,0 +1,148 @@
+"""gunicorn on 127.0.0.1 and a load generator: Debian's wrk when installed, else a Python keep-alive client."""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+
+from benchmarks.shop._common import ROOT, pct
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    """`gunicorn config.wsgi` (sync workers) with the given environment, on a free loopback port."""
+
+    def __init__(self, env: dict[str, str], workers: int = 2, settings: str = "benchmarks.shop.bench_settings"):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        full = {**os.environ, **env, "DJANGO_SETTINGS_MODULE": settings, "PYTHONPATH": str(ROOT)}
+        gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+        self.proc = subprocess.Popen(
+            [gunicorn, "config.wsgi:application", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--worker-class", "sync", "--log-level", "warning", "--timeout", "60"],
+            cwd=ROOT, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit("gunicorn exited:\n" + self.proc.stderr.read().decode()[-3000:])
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise SystemExit("gunicorn did not become ready")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # our own process group (start_new_session)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def __enter__(self):
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        if r.status != 200:
+            raise SystemExit(f"{url}: HTTP {r.status}")
+        return r.read()
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def tool() -> str:
+    return "wrk" if shutil.which("wrk") else "python"
+
+
+def _ms(text: str) -> float:
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def load(url: str, seconds: float, connections: int, threads: int = 2) -> Result:
+    if tool() == "wrk":
+        out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency",
+                              "--timeout", "10s", url], capture_output=True, text=True, timeout=seconds + 30)
+        text = out.stdout
+        if out.returncode != 0 or "Requests/sec" not in text:
+            raise SystemExit(f"wrk failed: {out.stdout}{out.stderr}")
+        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", text, re.M))
+        errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+        errors += sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+        return Result(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), _ms(lat["50"]),
+                      _ms(lat["99"]), int(re.search(r"(\d+) requests in", text).group(1)), errors)
+    return _python_load(url, seconds, connections)
+
+
+def _python_load(url: str, seconds: float, connections: int) -> Result:
+    """Closed loop: `connections` threads, each one keep-alive connection, for `seconds`."""
+    m = re.match(r"http://([^/:]+):(\d+)(/.*)$", url)
+    host, port, path = m.group(1), int(m.group(2)), m.group(3)
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client():
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        mine = []
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status != 200:
+                    errors[0] += 1
+                if resp.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=10)
+                continue
+            mine.append((time.perf_counter() - t0) * 1000)
+        with lock:
+            latencies.extend(mine)
+
+    t0 = time.perf_counter()
+    workers = [threading.Thread(target=client) for _ in range(connections)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - t0
+    return Result(len(latencies) / elapsed, pct(latencies, 50), pct(latencies, 99), len(latencies), errors[0])

@@ -1,0 +1,29 @@
+"""The shop's URLs plus /__bare__/<page>: the exact bytes of a real page, pre-rendered by the benchmark.
+
+A bare view goes through the same middleware stack and gunicorn as the real page but does no query and no
+template rendering, so page/bare says what the shop's own work costs above the framework's ceiling.
+The benchmark writes <page>.html into BENCH_BARE_DIR before it requests /__bare__/<page>.
+"""
+import os
+from pathlib import Path
+
+from django.http import Http404, HttpResponse
+from django.urls import path
+
+from config.urls import urlpatterns as shop_urlpatterns
+
+_cache: dict[str, bytes] = {}
+
+
+def bare(request, page: str):
+    body = _cache.get(page)
+    if body is None:
+        folder = Path(os.environ.get("BENCH_BARE_DIR", "/nonexistent"))
+        file = folder / f"{page}.html"
+        if not page.isidentifier() or not file.is_file():
+            raise Http404(page)
+        body = _cache[page] = file.read_bytes()
+    return HttpResponse(body, content_type="text/html; charset=utf-8")
+
+
+urlpatterns = [path("__bare__/<str:page>", bare, name="bench-bare"), *shop_urlpatterns]
