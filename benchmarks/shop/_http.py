@@ -99,7 +99,7 @@ def load(url: str, seconds: float, connections: int, threads: int = 2) -> Result
         text = out.stdout
         if out.returncode != 0 or "Requests/sec" not in text:
             raise SystemExit(f"wrk failed: {out.stdout}{out.stderr}")
-        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", text, re.M))
+        lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", text, re.M))
         errors = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
         errors += sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
         return Result(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), _ms(lat["50"]),

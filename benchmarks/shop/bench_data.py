@@ -8,6 +8,8 @@ Part 2: PostgreSQL database shop_bench_data with 1,000 products x 730 days, buil
         shop.demo.generator.generate(n_products=1000, ...) and seed_demo's loader (timed; reused on the next
         run if it is already there, --reload to rebuild), then shop.analytics.daily_product_stats over the
         730 days for all products and shop.analytics.interactions() over the same span (--repeat runs each).
+        The default loader is seed_demo's own `load()` with its INSERT batches swapped for PostgreSQL COPY and
+        the product photos skipped (the analytics never read them); --loader seed_demo uses it unchanged.
 
     nice python benchmarks/shop/bench_data.py                  # both parts
     nice python benchmarks/shop/bench_data.py --skip-seed      # part 2 only
@@ -41,6 +43,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--days", type=int, default=730)
     p.add_argument("--reload", action="store_true", help="rebuild the part 2 database")
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--loader", choices=["copy", "seed_demo"], default="copy", help="how part 2 is loaded")
     args = p.parse_args()
     check_loopback(args.pg + "x")
     return args
@@ -55,6 +58,24 @@ def seed_time(database_url: str, products: int, customers: int) -> tuple[float, 
     out = subprocess.run([sys.executable, "manage.py", "seed_demo", "--products", str(products), "--customers",
                           str(customers)], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return time.perf_counter() - t0, out.stdout.strip().splitlines()[-1]
+
+
+def use_copy_loader() -> None:
+    """Make seed_demo.load() write its big tables with COPY and skip the photos (benchmark data only)."""
+    from django.db import connection
+
+    from shop.management.commands import seed_demo
+
+    def copy_insert(model, columns, rows, batch: int = 0) -> None:
+        table = connection.ops.quote_name(model._meta.db_table)
+        cols = ", ".join(connection.ops.quote_name(c) for c in columns)
+        connection.ensure_connection()
+        with connection.connection.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    seed_demo._insert = copy_insert
+    seed_demo.images.add_product_image = lambda *a, **k: None
 
 
 def main() -> None:
@@ -89,15 +110,21 @@ def main() -> None:
             raise SystemExit(f"shop_bench_data has {n} products; run with --reload")
         from shop.demo.generator import generate
 
+        if args.loader == "copy":
+            use_copy_loader()
         t0 = time.perf_counter()
         data = generate(n_products=args.products, n_customers=args.customers, days=args.days)
         t_gen = time.perf_counter() - t0
+        if args.loader == "copy":
+            from PIL import Image
+
+            data.draw_image = lambda sku, size=1: Image.new("RGB", (1, 1))  # photos are skipped anyway
         with transaction.atomic():
             counts = load(data)
         t_load = time.perf_counter() - t0 - t_gen
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
-        print(f"  built: generate {t_gen:.1f} s, load {t_load:.1f} s (seed_demo loader): "
+        print(f"  built: generate {t_gen:.1f} s, load {t_load:.1f} s ({args.loader} loader): "
               + ", ".join(f"{v} {k}" for k, v in counts.items()))
     else:
         print(f"  reusing: {Order.objects.count()} orders, {Event.objects.count()} events")
