@@ -356,10 +356,10 @@ def load_sales(batch: SalesBatch, create_products: bool = False, category: str =
             raise ImportFailed(first.line, f"unknown SKU {missing[0]} ({len(missing)} unknown in all); import the "
                                            "catalog first or pass --create-products")
         refs = {l.order_ref for l in lines}
-        clash = Order.objects.filter(number__in=list(refs)).values_list("number", flat=True).first()
-        if clash:
-            first = next(l for l in lines if l.order_ref == clash)
-            raise ImportFailed(first.line, f"order {clash} was already imported")
+        taken = set(Order.objects.filter(number__in=list(refs)).values_list("number", flat=True))
+        if taken:
+            first = next(l for l in lines if l.order_ref in taken)
+            raise ImportFailed(first.line, f"order {first.order_ref} was already imported")
         if missing:
             cat = _category([category], {})
             names = defaultdict(Counter)
