@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -32,7 +33,7 @@ class ProductFilter(django_filters.FilterSet):
         fields = ["category", "min_price", "max_price", "in_stock"]
 
     def filter_category(self, qs, name, value):
-        return qs.filter(category__slug=value) | qs.filter(category__parent__slug=value)
+        return qs.filter(Q(category__slug=value) | Q(category__parent__slug=value))
 
     def filter_in_stock(self, qs, name, value):
         return qs.filter(stock__gt=0) if value else qs.filter(stock=0)

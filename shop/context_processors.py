@@ -1,27 +1,21 @@
 from django.conf import settings
+from django.db.models import Sum
+from django.utils.functional import SimpleLazyObject
 
+from .cart import get_cart
 from .models import Category
 
 
 def shop(request):
-    def top_categories():
-        return list(Category.objects.filter(parent=None).prefetch_related("children"))
+    """Shop name, currency, the navigation's top categories and the cart badge (queried only when rendered)."""
 
     def cart_count():
-        from .cart import get_cart
-
         cart = get_cart(request)
-        if cart is None:
-            return 0
-        from django.db.models import Sum
-
-        return cart.lines.aggregate(n=Sum("quantity"))["n"] or 0
-
-    from django.utils.functional import SimpleLazyObject
+        return (cart.lines.aggregate(n=Sum("quantity"))["n"] or 0) if cart else 0
 
     return {
         "shop_name": settings.SHOP_NAME,
         "currency": settings.SHOP_CURRENCY,
-        "nav_categories": SimpleLazyObject(top_categories),
+        "nav_categories": SimpleLazyObject(lambda: list(Category.objects.filter(parent=None))),
         "cart_count": SimpleLazyObject(cart_count),
     }

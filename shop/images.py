@@ -46,11 +46,14 @@ def make_thumbnail(data: bytes) -> bytes:
 
 def add_product_image(product, data: bytes, filename: str, alt: str = "", position: int | None = None) -> ProductImage:
     fmt = validate_image_bytes(data, filename)
+    with Image.open(io.BytesIO(data)) as img:
+        width, height = img.size
     stem = Path(filename).stem[:60] or "image"
     digest = hashlib.sha256(data).hexdigest()
     if position is None:
         position = product.images.count()
-    pi = ProductImage(product=product, alt=alt or product.name, position=position, content_hash=digest)
+    pi = ProductImage(product=product, alt=alt or product.name, position=position, content_hash=digest,
+                      width=width, height=height)
     pi.image.save(f"{stem}.{ALLOWED_FORMATS[fmt]}", ContentFile(data), save=False)
     pi.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(make_thumbnail(data)), save=False)
     pi.save()

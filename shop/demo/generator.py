@@ -233,7 +233,8 @@ def generate(seed: int = 0, end: date | None = None, days: int = 730, n_products
         attributes = {"colour": colour, "pattern": pattern, "material": material}
         if sized:
             attributes["sizes"] = "XS,S,M,L,XL" if leaf != "hats" else "S/M,L/XL"
-        launch = 0 if rng.random() < 0.8 else int(rng.integers(60, T - 45))
+        launch_lo = min(60, T // 3)
+        launch = 0 if rng.random() < 0.8 else int(rng.integers(launch_lo, max(launch_lo + 1, T - 45)))
         rows.append(dict(
             item_id=f"DS-{i + 1:04d}", name=name, slug=f"{name.lower().replace(' ', '-')}-{i + 1}",
             description=description, category=leaf, parent_category=parent[leaf], price0=price0, colour=colour,
@@ -401,7 +402,7 @@ def _events(rng, products, dates, units, views, carts, paid, cum) -> pd.DataFram
                     out["item"].append(p); out["event"].append(ev); out["qty"].append(qty if ev != "view" else 1)
                     out["price"].append(paid[p, t]); out["order"].append(order if ev == "purchase" else "")
             # The remaining views and carts: half by customers with matching tastes, half by anonymous visitors.
-            used_v, used_c = len(lines), len(lines)
+            used_v, used_c = len(lines), n_units  # one view per buyer; add-to-carts count units
             for ev, n in (("view", n_views - used_v), ("cart", n_carts - used_c)):
                 if n <= 0:
                     continue
