@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh run
 PORT=${PORT:-8000}
 .venv/bin/python manage.py migrate --noinput -v0
+.venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python manage.py seed_demo --if-empty
 .venv/bin/python manage.py ensure_admin | sed "s/127.0.0.1:8000/127.0.0.1:${PORT}/"
 echo "Shop: http://127.0.0.1:${PORT}/"
