@@ -41,6 +41,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--products", type=int, default=1000, help="products in part 2")
     p.add_argument("--customers", type=int, default=5000, help="customers in part 2")
     p.add_argument("--days", type=int, default=730)
+    p.add_argument("--data-db", default="shop_bench_data", help="database name for part 2 (default %(default)s)")
     p.add_argument("--reload", action="store_true", help="rebuild the part 2 database")
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--loader", choices=["copy", "seed_demo"], default="copy", help="how part 2 is loaded")
@@ -66,15 +67,23 @@ def use_copy_loader() -> None:
 
     from shop.management.commands import seed_demo
 
-    def copy_insert(model, columns, rows, batch: int = 0) -> None:
+    def copy_insert(model, columns, rows, batch: int = 0) -> int:
         table = connection.ops.quote_name(model._meta.db_table)
         cols = ", ".join(connection.ops.quote_name(c) for c in columns)
         connection.ensure_connection()
+        n = 0
         with connection.connection.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+                n += 1
+        return n
 
-    seed_demo._insert = copy_insert
+    # seed_demo's row writer: shop.imports.bulk_insert (older versions: a module-level _insert).
+    patched = [name for name in ("bulk_insert", "_insert") if hasattr(seed_demo, name)]
+    if not patched:
+        raise SystemExit("seed_demo has no bulk_insert/_insert to replace; use --loader seed_demo")
+    for name in patched:
+        setattr(seed_demo, name, copy_insert)
     seed_demo.images.add_product_image = lambda *a, **k: None
 
 
@@ -92,7 +101,7 @@ def main() -> None:
     if args.skip_analytics:
         return
 
-    url = args.pg + "shop_bench_data"
+    url = args.pg + args.data_db
     ensure_database(url, fresh=args.reload)
     apply_env(bench_env(url, MEDIA_ROOT=tempfile.mkdtemp(prefix="shop-data-media-")))
     setup_django()
@@ -104,10 +113,10 @@ def main() -> None:
     from shop.models import Event, Order, Product
 
     n = Product.objects.count()
-    print(f"\npart 2: {args.products} products x {args.days} days on PostgreSQL (shop_bench_data)")
+    print(f"\npart 2: {args.products} products x {args.days} days on PostgreSQL ({args.data_db})")
     if n != args.products:
         if n:
-            raise SystemExit(f"shop_bench_data has {n} products; run with --reload")
+            raise SystemExit(f"{args.data_db} has {n} products; run with --reload")
         from shop.demo.generator import generate
 
         if args.loader == "copy":
