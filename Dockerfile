@@ -26,7 +26,8 @@ WORKDIR /app
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
-COPY --chown=shop:shop . .
+# Code stays root-owned (read-only for the app user); only var, staticfiles and media are writable.
+COPY . .
 RUN chmod 0755 docker/entrypoint-web.sh \
     && mkdir -p /app/var /app/staticfiles /app/media \
     && chown -R shop:shop /app/var /app/staticfiles /app/media
