@@ -19,6 +19,13 @@ product's creation day, to `end` (inclusive), in the forecasting engine's long f
 
 item_id is the product's primary key (sku carries the SKU). Days are in settings.TIME_ZONE.
 
+catalog_items(active_only=False) -> DataFrame in the engines' items format:
+
+    item_id, sku, name, description, category, category_path, price, stock, is_active, image, image_hash
+
+    image is the main photo's name in the configured storage (open it with default_storage), image_hash its
+    sha256, so feature caches can key on content.
+
 interactions(start, end) -> DataFrame in the recommender engine's format:
 
     timestamp, user_id, session_id, item_id, event (view|cart|purchase), quantity
@@ -168,3 +175,22 @@ def interactions(start: date, end: date) -> pd.DataFrame:
     out["timestamp"] = pd.to_datetime(out.timestamp, utc=True)
     out["user_id"] = out.user_id.astype("Int64")
     return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+ITEM_COLUMNS = ["item_id", "sku", "name", "description", "category", "category_path", "price", "stock", "is_active",
+                "image", "image_hash"]
+
+
+def catalog_items(active_only: bool = False) -> pd.DataFrame:
+    """Product content for the engines (text, category, price, main photo), one row per product."""
+    products = Product.objects.select_related("category", "category__parent").prefetch_related("images")
+    if active_only:
+        products = products.filter(is_active=True)
+    rows = []
+    for p in products.order_by("pk"):
+        img = p.main_image
+        cat = p.category
+        rows.append((p.pk, p.sku, p.name, p.description, cat.slug,
+                     f"{cat.parent.slug}/{cat.slug}" if cat.parent_id else cat.slug, float(p.price), p.stock,
+                     p.is_active, img.image.name if img else "", img.content_hash if img else ""))
+    return pd.DataFrame.from_records(rows, columns=ITEM_COLUMNS)

@@ -90,3 +90,22 @@ def test_daily_stats_reproduce_the_demo_generators_truth(db):
         assert (m[f"{col}_t"] == m[f"{col}_g"]).all(), col
     sold = m.units_t > 0
     assert np.allclose(m.price_t[sold], m.price_g[sold], atol=0.011)
+
+
+def test_catalog_items_for_the_engines(make_product, django_assert_max_num_queries):
+    from shop import images
+    from shop.models import Category
+    from tests.conftest import png_bytes
+
+    top = Category.objects.create(name="Home", slug="home")
+    mugs = Category.objects.create(name="Mugs", slug="mugs", parent=top)
+    a = make_product(name="Blue Mug", category=mugs, price="9.50")
+    images.add_product_image(a, png_bytes(), "blue.png")
+    b = make_product(name="Old Mug", category=mugs, is_active=False)
+    with django_assert_max_num_queries(3):
+        df = analytics.catalog_items()
+    assert list(df.item_id) == [a.pk, b.pk]
+    row = df.iloc[0]
+    assert (row["name"], row.category, row.category_path, row.price) == ("Blue Mug", "mugs", "home/mugs", 9.5)
+    assert row.image.endswith(".png") and len(row.image_hash) == 64
+    assert df.iloc[1].image == "" and list(analytics.catalog_items(active_only=True).item_id) == [a.pk]
