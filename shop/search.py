@@ -2,22 +2,16 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from .models import Product
 
 SEARCH_CONFIG = "english"
 
 
-def search_vector():
-    from django.contrib.postgres.search import SearchVector
-
-    return (SearchVector("name", weight="A", config=SEARCH_CONFIG)
-            + SearchVector("sku", weight="A", config="simple")
-            + SearchVector("description", weight="B", config=SEARCH_CONFIG))
-
-
 def search_products(query: str, base: QuerySet | None = None) -> QuerySet:
+    """Products matching `query`, best first. On PostgreSQL: websearch syntax against the stored, GIN-indexed
+    search_vector (name and SKU weighted A, description B; see migration 0002), ranked by SearchRank."""
     base = Product.objects.for_listing() if base is None else base
     query = (query or "").strip()[:200]
     if not query:
@@ -26,8 +20,8 @@ def search_products(query: str, base: QuerySet | None = None) -> QuerySet:
         from django.contrib.postgres.search import SearchQuery, SearchRank
 
         q = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
-        return (base.annotate(rank=SearchRank(search_vector(), q))
-                .filter(Q(rank__gt=0) | Q(sku__iexact=query)).order_by("-rank", "name", "pk"))
+        return (base.filter(Q(search_vector=q) | Q(sku__iexact=query))
+                .annotate(rank=SearchRank(F("search_vector"), q)).order_by("-rank", "name", "pk"))
     words = query.split()
     cond = Q()
     for w in words:

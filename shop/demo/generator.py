@@ -255,10 +255,10 @@ def generate(seed: int = 0, end: date | None = None, days: int = 730, n_products
     promo_rows = []
     for p in range(P):
         for _ in range(int(rng.integers(0, 3))):
-            d = int(rng.integers(30, T))
+            d = int(rng.integers(min(30, T - 1), T))
             list_price[p, d:] = np.round(list_price[p, d] * rng.uniform(0.85, 1.2), 0) - 0.01
         for _ in range(int(rng.integers(2, 6))):
-            s = int(rng.integers(0, T - 10))
+            s = int(rng.integers(0, max(1, T - 10)))
             length = int(rng.integers(7, 15))
             pct = int(rng.choice([10, 15, 20, 25, 30, 40]))
             if promo[p, s:s + length].any():

@@ -136,3 +136,13 @@ def test_image_upload_refuses_non_images_and_oversized(make_product, settings):
     settings.MAX_UPLOAD_IMAGE_BYTES = 5_000_000
     pi = images.add_product_image(p, png_bytes(size=(800, 600)), "ok.png")
     assert (pi.width, pi.height) == (800, 600) and pi.thumbnail.name.endswith(".jpg")
+
+
+def test_search_follows_renames_and_finds_skus(client, make_product, tree):
+    p = make_product(name="Blue Kettle", category=tree[1])
+    assert "Blue Kettle" in client.get("/search/?q=kettle").content.decode()
+    p.name = "Blue Teapot"
+    p.save()
+    assert "Blue Teapot" not in client.get("/search/?q=kettle").content.decode()
+    assert "Blue Teapot" in client.get("/search/?q=teapots").content.decode()  # stemmed
+    assert "Blue Teapot" in client.get(f"/search/?q={p.sku}").content.decode()
