@@ -89,7 +89,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--val-cut")
     ap.add_argument("--test-cut")
     ap.add_argument("--end")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (1 is ~10x faster than 2 on a shared, busy 2-core machine)")
     ap.add_argument("--quick", action="store_true", help="one small configuration per model (smoke test)")
     ap.add_argument("--out", help="JSON results file")
     ap.add_argument("--target-events", help="comma-separated events that count as targets (default per dataset)")

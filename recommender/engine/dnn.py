@@ -12,8 +12,11 @@ Two towers, trained jointly with a sampled softmax over the catalog:
   the user's history and r a learned scalar (shoppers re-buy and revisit; the towers alone cannot express
   "this exact item again").
 
-Every training example is one logged event (view, cart or purchase) predicted from the user's strictly earlier
-events, weighted by event type and by recency relative to the cutoff. The softmax is over the target and a
+Every training example is one logged event (view, cart or purchase) predicted from the user's other training
+events ("leave one out": the user's ``history_len`` heaviest items, weighted by event type and recency at the
+cutoff, minus the target event itself), weighted by event type and by recency relative to the cutoff. Serving
+uses the same history, so training and serving see the same kind of user representation; nothing after the
+cutoff is ever part of it. The softmax is over the target and a
 shared set of ``n_negatives`` items drawn uniformly each batch (the whole catalog when it is smaller), with
 accidental hits masked.
 """
@@ -134,7 +137,9 @@ class DNNModel:
         n = len(seq.u)
         w_ex = ew[seq.e] * np.power(0.5, (enc.t_end - seq.t) / (cfg.half_life_days * DAY))
         w_ex = (w_ex / w_ex.mean()).astype(np.float32)
-        L = cfg.history_len
+        # leave-one-out user histories: the user's top-L items over all training events, minus the target event
+        self._build_histories()
+        w_hist_ev = self._event_hist_weight(seq.e, seq.t)
         opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         n_neg = min(cfg.n_negatives, enc.n_items - 1)
         full = n_neg >= enc.n_items - 1
@@ -153,11 +158,11 @@ class DNNModel:
             tot, cnt, t0 = 0.0, 0, time.time()
             for b0 in range(0, n, cfg.batch_size):
                 pos = perm[b0: b0 + cfg.batch_size]
-                hidx, hmask = seq.prefix_histories(pos, L)
-                hw = ew[seq.e[hidx]] * np.power(0.5, (seq.t[pos][:, None] - seq.t[hidx]) /
-                                                 (cfg.history_half_life_days * DAY)) * hmask
-                hist_items = torch.as_tensor(np.where(hmask, seq.i[hidx], 0), device=dev)
-                hist_w = torch.as_tensor(hw.astype(np.float32), device=dev)
+                hi = self.h_items[seq.u[pos]]
+                hw = self.h_w[seq.u[pos]] - (hi == seq.i[pos][:, None]) * w_hist_ev[pos][:, None]
+                hw = np.where(hw > 1e-6, hw, 0.0).astype(np.float32)
+                hist_items = torch.as_tensor(np.where(hw > 0, hi, 0), device=dev)
+                hist_w = torch.as_tensor(hw, device=dev)
                 users = torch.as_tensor(seq.u[pos], device=dev)
                 target = torch.as_tensor(seq.i[pos], device=dev)
                 cand = all_items if full else torch.as_tensor(rng.integers(1, enc.n_items, n_neg), device=dev)
@@ -224,13 +229,33 @@ class DNNModel:
         s = s + self.net.repeat * torch.log1p(rep)
         return s.cpu().numpy()
 
+    def _event_hist_weight(self, e: np.ndarray, t: np.ndarray) -> np.ndarray:
+        ew = event_weight_array(self.cfg.event_weights)
+        return ew[e] * np.power(0.5, (self.t_end - t) / (self.cfg.history_half_life_days * DAY))
+
+    def _build_histories(self):
+        """Per user: the L items with the largest weight (event type x recency at the cutoff) and those weights."""
+        import scipy.sparse as sp
+
+        seq, L = self.seq, self.cfg.history_len
+        w = self._event_hist_weight(seq.e, seq.t)
+        M = sp.csr_matrix((w, (seq.u, seq.i)), shape=(self.n_users, self.n_items))
+        M.sum_duplicates()
+        self.h_items = np.zeros((self.n_users, L), np.int64)
+        self.h_w = np.zeros((self.n_users, L), np.float32)
+        for u in range(self.n_users):
+            a, b = M.indptr[u], M.indptr[u + 1]
+            if a == b:
+                continue
+            d, ix = M.data[a:b], M.indices[a:b]
+            if len(d) > L:
+                top = np.argpartition(-d, L - 1)[:L]
+                d, ix = d[top], ix[top]
+            self.h_items[u, : len(d)] = ix
+            self.h_w[u, : len(d)] = d
+
     def known_user_histories(self, users: np.ndarray):
-        cfg = self.cfg
-        seq = self.seq
-        ew = event_weight_array(cfg.event_weights)
-        idx, mask = seq.last_histories(users, cfg.history_len)
-        hw = ew[seq.e[idx]] * np.power(0.5, (self.t_end - seq.t[idx]) / (cfg.history_half_life_days * DAY)) * mask
-        return np.where(mask, seq.i[idx], 0), hw.astype(np.float32)
+        return self.h_items[users], self.h_w[users]
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         hi, hw = self.known_user_histories(users)
@@ -278,6 +303,7 @@ class DNNModel:
                       i=np.asarray(s["i"]), t=np.asarray(s["t"]), e=np.asarray(s["e"]), q=np.ones(len(s["u"])),
                       t_end=m.t_end)
         m.seq = Sequences(enc)
+        m._build_histories()
         m._cache_item_vectors()
         return m
 
