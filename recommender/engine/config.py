@@ -16,8 +16,8 @@ class Config:
     n_negatives: int = 1024  # shared sampled negatives per batch; the full catalog when it is smaller
     event_weights: dict = field(default_factory=lambda: {"view": 0.2, "cart": 0.5, "purchase": 1.0})
     half_life_days: float = 90.0  # recency: an example's weight halves every half_life_days before the cutoff
-    history_len: int = 50  # the user's last N events feed the user tower
-    history_half_life_days: float = 30.0  # weight of a history event relative to the predicted moment
+    history_len: int = 100  # the user's N heaviest items (event weight x recency) feed the user tower
+    history_half_life_days: float = 365.0  # recency half-life of history events (365 won on validation)
     user_dropout: float = 0.2  # training drops the user id this often, so history-only users (sessions) work
     item_dropout: float = 0.1  # and the item id this often, so new items work from content alone
     repeat: bool = True  # may items the user already purchased be recommended again?

@@ -161,6 +161,13 @@ class DNNModel:
                 hi = self.h_items[seq.u[pos]]
                 hw = self.h_w[seq.u[pos]] - (hi == seq.i[pos][:, None]) * w_hist_ev[pos][:, None]
                 hw = np.where(hw > 1e-6, hw, 0.0).astype(np.float32)
+                if not cfg.repeat:
+                    # serving never shows already-had items: learn "the next *new* item" only, i.e. drop repeat
+                    # targets and take the user's other items out of the softmax (masked below)
+                    new = ~((hi == seq.i[pos][:, None]) & (hw > 0)).any(1)
+                    if not new.any():
+                        continue
+                    pos, hi, hw = pos[new], hi[new], hw[new]
                 hist_items = torch.as_tensor(np.where(hw > 0, hi, 0), device=dev)
                 hist_w = torch.as_tensor(hw, device=dev)
                 users = torch.as_tensor(seq.u[pos], device=dev)
@@ -176,9 +183,11 @@ class DNNModel:
                 bias = self.net.item_bias.weight.squeeze(1)
                 pos_logit = (uvec * tvec).sum(1) + bias[target] + self.net.repeat * torch.log1p(
                     (hist_w * (hist_items == target[:, None])).sum(1))
-                neg_logit = uvec @ cvec.T + bias[cand][None, :] + self.net.repeat * torch.log1p(
-                    _repeat_counts(hist_items, hist_w, cand, dense_ok, enc.n_items))
+                rc = _repeat_counts(hist_items, hist_w, cand, dense_ok, enc.n_items)
+                neg_logit = uvec @ cvec.T + bias[cand][None, :] + self.net.repeat * torch.log1p(rc)
                 neg_logit = neg_logit.masked_fill(cand[None, :] == target[:, None], float("-inf"))
+                if not cfg.repeat:
+                    neg_logit = neg_logit.masked_fill(rc > 0, float("-inf"))
                 logits = torch.cat([pos_logit[:, None], neg_logit], 1)
                 ce = torch.logsumexp(logits, 1) - pos_logit
                 wb = torch.as_tensor(w_ex[pos], device=dev)
