@@ -1,0 +1,7 @@
+.PHONY: run test test-fast
+run:        ## start the demo shop on http://127.0.0.1:8000
+	scripts/run.sh
+test:       ## the whole test suite (PostgreSQL, Redis, Celery worker, moto S3, gunicorn, Chromium)
+	scripts/test.sh
+test-fast:  ## everything but the slow and browser tests
+	scripts/test.sh -m "not slow and not e2e"

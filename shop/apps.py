@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "shop"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_logged_in
+
+        from . import cart
+
+        # A hook, not business logic: the merge itself lives in shop.cart.
+        user_logged_in.connect(lambda sender, request, user, **kw: cart.merge_session_cart(request, user),
+                               dispatch_uid="shop.merge_cart", weak=False)
