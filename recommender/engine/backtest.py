@@ -51,7 +51,7 @@ def grids(ds: dict, quick: bool, dnn_epochs: int, n_items: int) -> dict:
         "adaboost": [{"n_estimators": n, "depth": 2, "label_days": ds["label_days"]} for n in (50, 150)],
         "gru": [{"dim": 64, "epochs": 6 if not quick else 2, "lr": 3e-3, "n_negatives": 512}],
         "dnn": [{"epochs": dnn_epochs if not quick else 2, "n_negatives": 1024, "history_len": 100,
-                 "history_half_life_days": 365.0}],
+                 "history_half_life_days": 365.0, "repeat": rep} for rep in (True, False)],
     }
     if quick:
         g = {k: v[:1] for k, v in g.items()}
@@ -89,10 +89,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--data", required=True)
     ap.add_argument("--models", default="popularity,itemknn,bpr,adaboost,gru,dnn")
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--dnn-epochs", type=int, default=4)
+    ap.add_argument("--dnn-epochs", type=int, default=3)
     ap.add_argument("--val-cut")
     ap.add_argument("--test-cut")
     ap.add_argument("--end")
+    ap.add_argument("--since", help="drop events before this date (bounds the training cost on long logs)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (1 is ~10x faster than 2 on a shared, busy 2-core machine)")
     ap.add_argument("--quick", action="store_true", help="one small configuration per model (smoke test)")
@@ -116,6 +117,8 @@ def run(a) -> list:
         ds["target"] = tuple(a.target_events.split(","))
     t0 = time.time()
     inter, items = load(a.dataset, a.data)
+    if a.since:
+        inter = inter[inter["timestamp"] >= pd.Timestamp(a.since)].reset_index(drop=True)
     if a.dataset in ("demo", "csv") and not ds["test"]:
         t_min, t_max = inter["timestamp"].min(), inter["timestamp"].max()
         span = t_max - t_min
