@@ -62,3 +62,10 @@ def csv_files(tmp_path, data):
     inter.to_csv(ip, index=False)
     items.to_csv(tp, index=False)
     return ip, tp
+
+
+@pytest.fixture(autouse=True)
+def _media():
+    """The engine tests need neither Django nor media settings: override the project-wide autouse fixture (which
+    needs pytest-django's ``settings``) so ``pytest tests/recommender -p no:django`` works."""
+    yield
