@@ -41,7 +41,7 @@ DATASETS = {
 }
 
 
-def grids(ds: dict, quick: bool, dnn_epochs: int, n_items: int) -> dict:
+def grids(ds: dict, quick: bool, dnn_epochs: int, n_items: int, dnn_repeat=(True, False)) -> dict:
     """Validation grids. Models trained by epochs are also tuned on the epoch count (evaluated every epoch or two
     on validation). Kept small on purpose: the benchmark machine is 2 shared CPU cores."""
     g = {
@@ -51,7 +51,7 @@ def grids(ds: dict, quick: bool, dnn_epochs: int, n_items: int) -> dict:
         "adaboost": [{"n_estimators": n, "depth": 2, "label_days": ds["label_days"]} for n in (50, 150)],
         "gru": [{"dim": 64, "epochs": 6 if not quick else 2, "lr": 3e-3, "n_negatives": 512}],
         "dnn": [{"epochs": dnn_epochs if not quick else 2, "n_negatives": 1024, "history_len": 100,
-                 "history_half_life_days": 365.0, "repeat": rep} for rep in (True, False)],
+                 "history_half_life_days": 365.0, "repeat": rep} for rep in dnn_repeat],
     }
     if quick:
         g = {k: v[:1] for k, v in g.items()}
@@ -93,6 +93,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--val-cut")
     ap.add_argument("--test-cut")
     ap.add_argument("--end")
+    ap.add_argument("--dnn-repeat-train", default="true,false",
+                    help="DNN training modes to try on validation: true (learn repeats too), false (next new item)")
     ap.add_argument("--since", help="drop events before this date (bounds the training cost on long logs)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (1 is ~10x faster than 2 on a shared, busy 2-core machine)")
@@ -139,7 +141,8 @@ def run(a) -> list:
     if ds["mode"] == "session" and "adaboost" in models:
         print("AdaBoost baseline needs known users (user features): skipped in session mode", flush=True)
         models.remove("adaboost")
-    g = grids(ds, a.quick, a.dnn_epochs, test.enc.n_items)
+    modes = tuple(x.strip().lower() == "true" for x in a.dnn_repeat_train.split(","))
+    g = grids(ds, a.quick, a.dnn_epochs, test.enc.n_items, modes)
     rows = []
     seeds = tuple(range(a.seeds))
     for m in models:
