@@ -19,7 +19,12 @@ def main(paths):
     print(f"Split: validation [{info['split']['val']}, {info['split']['test']}), test [{info['split']['test']}, "
           f"{info['split']['end']}). Test set: {info['test']}.\n")
     for rep in (True, False):
-        sel = sorted((r for r in rows if r["repeat"] == rep), key=lambda r: ORDER.index(r["model"]))
+        # one model run in several files (e.g. DNN training modes): keep its row with the best *validation* score
+        keep = {}
+        for r in rows:
+            if r["repeat"] == rep and (r["model"] not in keep or r["val_NDCG@10"] > keep[r["model"]]["val_NDCG@10"]):
+                keep[r["model"]] = r
+        sel = sorted(keep.values(), key=lambda r: ORDER.index(r["model"]))
         print(f"**{'repeats count (already-had items may be targets and recommended)' if rep else 'new items only (already-had items excluded from targets and lists)'}**\n")
         print("| model | chosen on validation | val NDCG@10 | " + " | ".join(KEYS) + " | fit s |")
         print("|---|---|---|" + "---|" * len(KEYS) + "---|")
