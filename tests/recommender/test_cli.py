@@ -88,3 +88,18 @@ def test_cli_fit_predict_similar(tmp_path, csv_files):
     s = pd.read_csv(sim)
     assert list(s.columns) == ["item_id", "rank", "similar_item_id", "score"]
     assert (s["item_id"] != s["similar_item_id"]).all()
+
+
+def test_cli_backtest_on_documented_csv(tmp_path, csv_files, capsys):
+    ip, tp = csv_files
+    out = tmp_path / "bt.json"
+    assert main(["backtest", "--dataset", "csv", "--data", str(ip.parent), "--val-cut", "2024-02-01",
+                 "--test-cut", "2024-02-15", "--end", "2024-03-02", "--models", "popularity,itemknn,dnn", "--quick",
+                 "--seeds", "1", "--target-events", "purchase,cart", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| dnn |" in text and "| itemknn |" in text
+    import json
+
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["model"] for r in rows} == {"popularity", "itemknn", "dnn"}
+    assert main(["backtest", "--dataset", "csv", "--data", str(ip.parent), "--models", "nope"]) == 2
