@@ -117,7 +117,6 @@ class BPRMF:
         nn.init.zeros_(self.b.weight)
         params = list(self.U.parameters()) + list(self.V.parameters()) + list(self.b.parameters())
         opt = torch.optim.Adam(params, lr=self.lr)
-        seq_u = enc.u
         self.hist = sp.csr_matrix((np.ones(len(pairs), np.float32), (pairs[:, 0], pairs[:, 1])),
                                   shape=(enc.n_users, enc.n_items))
         for ep in range(self.epochs):
@@ -136,7 +135,6 @@ class BPRMF:
                 opt.step()
             if epoch_hook is not None:
                 epoch_hook(self, ep + 1)
-        del seq_u
         return self
 
     @torch.no_grad()
@@ -253,16 +251,12 @@ class AdaBoostRanker:
         st = {}
         st["ui"] = sp.csr_matrix((w, (u, i)), shape=(enc.n_users, enc.n_items))
         st["ui"].sum_duplicates()
-        last = sp.csr_matrix((t - t.min() + 1 if len(t) else t, (u, i)), shape=(enc.n_users, enc.n_items))
-        last = last.tocoo()
-        # max timestamp per (u, i): sort then take last
-        df_t = {}
+        # days since the user's last event on the item: sort by (u, i, t) and take the last of each pair
         order = np.lexsort((t, i, u))
         key_u, key_i, key_t = u[order], i[order], t[order]
         lastpos = np.r_[(key_u[1:] != key_u[:-1]) | (key_i[1:] != key_i[:-1]), True] if len(u) else np.zeros(0, bool)
         st["last"] = sp.csr_matrix(((t_ref - key_t[lastpos]) / DAY + 1.0, (key_u[lastpos], key_i[lastpos])),
                                    shape=(enc.n_users, enc.n_items))
-        del last, df_t
         pop = np.zeros(enc.n_items)
         np.add.at(pop, i, w)
         rec = t >= t_ref - 30 * DAY
@@ -311,7 +305,6 @@ class AdaBoostRanker:
             st = self._stats(enc, np.ones(len(enc.t), bool), enc.t_end, content)
         nu = np.repeat(pos[:, 0], self.negatives)
         ni = rng.integers(1, enc.n_items, len(nu))
-        # hard negatives too: half of them from items the user already had (repeat or not)
         users = np.r_[pos[:, 0], nu]
         items = np.r_[pos[:, 1], ni]
         y = np.r_[np.ones(len(pos)), np.zeros(len(nu))]

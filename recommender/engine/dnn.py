@@ -22,7 +22,6 @@ accidental hits masked.
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
 
@@ -323,7 +322,7 @@ def softmax_np(s: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-__all__ = ["DNNModel", "TwoTower", "pick_device", "softmax_np", "math"]
+__all__ = ["DNNModel", "TwoTower", "pick_device", "softmax_np"]
 
 
 def _score(self, users: np.ndarray, histories: list | None = None) -> np.ndarray:
