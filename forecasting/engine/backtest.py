@@ -22,7 +22,22 @@ from . import data as D
 from .metrics import evaluate
 
 log = logging.getLogger(__name__)
-BASELINES = ("snaive", "ma28", "autoets", "lgbm")
+BASELINES = ("snaive", "ma28", "autoets", "lgbm", "catmean")
+
+
+def _category_mean(ph, items, horizon, days=28):
+    """Flat forecast: mean daily units of the item's category (items with history, last ``days`` days)."""
+    T = ph.units.shape[1]
+    known = ph.first_day < T
+    rate = ph.units[:, -days:].mean(1)
+    cats = items["category"].to_numpy()
+    glob = rate[known].mean() if known.any() else 0.0
+    out = np.empty(len(items))
+    for c in np.unique(cats):
+        m = cats == c
+        out[m] = rate[m & known].mean() if (m & known).any() else glob
+    out[known] = rate[known]   # items with history keep their own recent mean
+    return np.repeat(out[:, None], horizon, 1)
 
 
 def _dense(sales, items, origin, horizon):
@@ -35,9 +50,10 @@ def _dense(sales, items, origin, horizon):
 
 
 def run_origin(sales, items, origin, horizon, models, seeds=(0,), base_config=None, eval_items=None,
-               hide_items=None, progress=None):
-    """Score all ``models`` at one origin. ``hide_items``: items whose history is removed (cold start);
-    ``eval_items``: restrict scoring to these items (default: items with history before the origin)."""
+               hide_items=None, progress=None, groups=None):
+    """Score all ``models`` at one origin. ``hide_items``: items whose history before the origin is removed
+    (they look like new products: cold start); ``eval_items``: restrict scoring to these items (default: items
+    with history before the origin); ``groups``: {name: item ids} scored separately (rows get ``group``)."""
     sales = D.validate_sales(sales)
     items = D.validate_items(items)
     origin = pd.Timestamp(origin)
@@ -67,6 +83,8 @@ def run_origin(sales, items, origin, horizon, models, seeds=(0,), base_config=No
                     f = B.seasonal_naive(ph.units, horizon)
                 elif name == "ma28":
                     f = B.moving_average(ph.units, horizon)
+                elif name == "catmean":
+                    f = _category_mean(ph, items, horizon)
                 elif name == "autoets":
                     f = B.auto_ets(ph.units, horizon, ph.first_day)
                 elif name == "lgbm":
@@ -87,12 +105,15 @@ def run_origin(sales, items, origin, horizon, models, seeds=(0,), base_config=No
                              "train_windows": m["train_windows"], "predict_seconds": pred_s,
                              "image_seconds": m["image_seconds"]}
             fit_s = time.time() - t0
-            r = evaluate(y[mask], f[mask], ph_true.units[mask], None if lo is None else lo[mask],
-                         None if hi is None else hi[mask], ph_true.active[mask])
-            r.update({"model": name, "origin": str(origin.date()), "seed": seed, "n_items": int(mask.sum()),
-                      "fit_seconds": fit_s, **extra})
-            log.info("%s %s seed %s WAPE %.4f (%.0fs)", name, origin.date(), seed, r["WAPE"], fit_s)
-            rows.append(r)
+            masks = {"all": mask} if groups is None else {
+                g: items["item_id"].isin(set(ids)).to_numpy() for g, ids in groups.items()}
+            for g, mk in masks.items():
+                r = evaluate(y[mk], f[mk], ph_true.units[mk], None if lo is None else lo[mk],
+                             None if hi is None else hi[mk], ph_true.active[mk])
+                r.update({"model": name, "origin": str(origin.date()), "seed": seed, "group": g,
+                          "n_items": int(mk.sum()), "fit_seconds": fit_s, **extra})
+                log.info("%s %s seed %s %s WAPE %.4f (%.0fs)", name, origin.date(), seed, g, r["WAPE"], fit_s)
+                rows.append(r)
     return rows
 
 
@@ -109,8 +130,9 @@ def summarise(rows, metrics=("WAPE", "MAE", "RMSE", "MASE", "bias", "R2", "dir_a
     """Mean and standard deviation over seeds (per model and origin), then averaged over origins."""
     df = pd.DataFrame(rows)
     cols = [m for m in metrics if m in df.columns]
-    per = df.groupby(["model", "origin"])[cols].agg(["mean", "std"])
-    return per, df.groupby("model")[cols].mean()
+    keys = ["model", "group", "origin"] if "group" in df.columns else ["model", "origin"]
+    per = df.groupby(keys)[cols].agg(["mean", "std"])
+    return per, df.groupby(keys[:-1])[cols].mean()
 
 
 _ = np
