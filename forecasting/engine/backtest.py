@@ -89,7 +89,9 @@ def run_origin(sales, items, origin, horizon, models, seeds=(0,), base_config=No
                     f = B.auto_ets(ph.units, horizon, ph.first_day)
                 elif name == "lgbm":
                     cats = pd.factorize(items["category"])[0]
-                    f = B.LightGBMDirect(horizon=horizon, seed=seed, **(overrides or {})).fit_predict(
+                    lgb_kw = dict(overrides or {})
+                    lgb_kw.setdefault("n_jobs", int((base_config or {}).get("num_threads") or 2))
+                    f = B.LightGBMDirect(horizon=horizon, seed=seed, **lgb_kw).fit_predict(
                         ph.units, ph.price, ph.first_day, ph.dates, cats)
                 else:
                     cfg = api.make_config(base_config, **(overrides or {}), horizon=horizon, seed=seed)

@@ -9,6 +9,8 @@ needed, the history before the origin ``hist`` (items, days).
   in-sample error), averaged over items with a non-zero scale.
 * Direction: "up" when the next ``horizon`` days sell more than the previous ``horizon`` days. Accuracy of the
   predicted direction, and AUC of the score ``sum(f) / (sum(previous) + 1)`` against the actual direction.
+* WAPE_total: WAPE of each item's total over the horizon, sum_i |sum_h f_ih - sum_h y_ih| / sum y (does the
+  model know each product's demand level; insensitive to day-to-day Poisson noise).
 * Coverage: share of item-days with p10 <= y <= p90.
 * Bands: days 1-7, 8-28, 29-45 (clipped to the horizon).
 """
@@ -63,6 +65,8 @@ def evaluate(y, f, hist, lo=None, hi=None, active=None):
     scale = mase_scale(hist, active)
     out = point_metrics(y, f, scale)
     out.update(direction_metrics(y, f, hist[:, -H:]))
+    tot = y.sum()
+    out["WAPE_total"] = float(np.abs(f.sum(1) - y.sum(1)).sum() / tot) if tot > 0 else float("nan")
     if lo is not None and hi is not None:
         out["cover80"] = float(((y >= lo - 1e-9) & (y <= hi + 1e-9)).mean())
     for name, a, b in BANDS:
