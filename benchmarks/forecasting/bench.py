@@ -148,7 +148,15 @@ def demo(args):
         "image only": (dict(full, use_text=False), 1),
     }
     only = args.models.split(",") if args.models else list(models)
-    _run(sales, items, [str(origin.date())], {k: v for k, v in models.items() if k in only}, seeds, args.out,
+    o = str(origin.date())
+    J = lambda name, ss: [(name, models[name][0], o, s) for s in ss if name in only]  # noqa: E731
+    F, P = "full (R101, attention, BiLSTM, image+text)", "without image+text"
+    # priority order for a bounded CPU budget
+    jobs = (J("snaive", [0]) + J("ma28", [0]) + J("catmean", [0]) + J("lgbm", [0]) + J(F, seeds[:1])
+            + J(P, seeds[:1]) + J("ResNet-18", seeds[:1]) + J("concat instead of attention", seeds[:1])
+            + J("LSTM instead of BiLSTM", seeds[:1]) + J(P, seeds[1:]) + J(F, seeds[1:2]) + J("text only", seeds[:1])
+            + J(F, seeds[2:3]) + J("image only", seeds[:1]))
+    _run(sales, items, [o], models, seeds, args.out, jobs=jobs,
          base={"stride": 14}, hide_items=hidden,
          groups={"warm": sorted(set(items["item_id"]) - set(hidden)), "cold (history hidden)": hidden})
 
