@@ -57,3 +57,15 @@ def test_online_retail_adapter(tmp_path):
     assert s.loc[s.item_id == "85123A", "units"].tolist() == [7.0]
     assert s.loc[s.item_id == "22633", "units"].tolist() == [2.0]
     assert list(i.columns) == ["item_id", "name", "description", "category", "image_path"]
+
+
+def test_backtest_run_origin_baselines_and_cold_groups(tmp_path):
+    from forecasting.engine.backtest import run_origin
+    from tests.forecasting.conftest import make_data
+
+    sales, items = make_data(None, images=False)
+    rows = run_origin(sales, items, "2021-06-01", 10, {"snaive": None, "catmean": None},
+                      hide_items=["SKU0"], groups={"cold": ["SKU0"], "warm": ["SKU1", "SKU2"]})
+    assert {(r["model"], r["group"]) for r in rows} == {(m, g) for m in ("snaive", "catmean") for g in ("cold", "warm")}
+    cold_snaive = [r for r in rows if r["model"] == "snaive" and r["group"] == "cold"][0]
+    assert cold_snaive["WAPE"] == 1.0          # no history -> predicts zero
