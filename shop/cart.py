@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from . import pricing
 from .models import Cart, CartLine, Product, Promotion
@@ -122,8 +123,6 @@ class CartSummary:
 def summary(cart: Cart | None) -> CartSummary:
     if cart is None:
         return CartSummary([])
-    from django.utils import timezone
-
     today = timezone.localdate()
     lines = cart.lines.select_related("product", "product__category").prefetch_related(
         "product__images",

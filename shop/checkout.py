@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from . import order_flow, payments, pricing, stock
 from .models import Cart, Order, OrderLine, OrderStatusChange
+from .tasks import send_order_confirmation
 
 
 class CheckoutError(Exception):
@@ -82,7 +83,5 @@ def place_order(cart: Cart, *, email: str, address: Address, payment_method: str
         if result.captured:
             order_flow.transition(order, Order.Status.PAID, note="payment captured")
         cart.lines.all().delete()
-        from .tasks import send_order_confirmation
-
         transaction.on_commit(lambda: send_order_confirmation.delay(order.pk))
     return order
