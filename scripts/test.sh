@@ -11,5 +11,7 @@ export CELERY_TASK_ALWAYS_EAGER=true
 export SHOP_EVENT_LOG=direct
 export SHOP_ENV=local DEBUG=false
 export SHOP_VAR_DIR="${SHOP_VAR_DIR:-$(mktemp -d)}"
+export STATIC_ROOT="${STATIC_ROOT:-$SHOP_VAR_DIR/static}"
+mkdir -p "$STATIC_ROOT"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 exec .venv/bin/python -m pytest "$@"
