@@ -54,7 +54,13 @@ def _train(a):
         raw = raw[(ts < cutoff).to_numpy()]
         if len(raw) == 0:
             raise RecommenderInputError(f"no interactions before --train-until {a.train_until}")
-    return api.fit(raw, items, _config(a), image_features=None)
+    image_features = None
+    if getattr(a, "image_arch", "none") != "none" and items is not None:
+        from .images import image_features_for
+
+        image_features = image_features_for(items, arch=a.image_arch, cache_dir=a.image_cache,
+                                            weights_path=a.image_weights) or None
+    return api.fit(raw, items, _config(a), image_features=image_features)
 
 
 def _available(path):
@@ -139,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int)
         p.add_argument("--device", choices=["auto", "cpu", "cuda"])
         p.add_argument("--no-repeat", action="store_true", help="never recommend items a user already purchased")
+        p.add_argument("--image-arch", choices=["none", "resnet18", "resnet50", "resnet101"], default="none",
+                       help="embed the items' image_path photos with this frozen ResNet (forecasting engine's cache)")
+        p.add_argument("--image-cache", help="folder for cached image features (shared with the forecaster)")
+        p.add_argument("--image-weights", help="local ImageNet weights file (else random weights, with a warning)")
 
     p = sub.add_parser("recommend", help="train up to --train-until and write user_id,rank,item_id,score")
     train_args(p, need_until=True)
