@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from datetime import datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -34,7 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from . import images
+from . import images, stock
 from .models import Category, Order, OrderLine, Product
 
 UCI_NON_PRODUCTS = {"POST", "DOT", "M", "C2", "D", "S", "B", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS"}
@@ -255,8 +257,6 @@ def _unique_slug(name: str, sku: str) -> str:
 
 
 def load_catalog(rows: list[CatalogRow]) -> dict[str, int]:
-    from . import stock as stock_mod
-
     created = updated = imgs = 0
     cache: dict = {}
     with transaction.atomic():
@@ -275,11 +275,9 @@ def load_catalog(rows: list[CatalogRow]) -> dict[str, int]:
                 p.save(update_fields=["name", "category", "price", "description", "attributes", "is_active",
                                       "updated_at"])
                 if p.stock != r.stock:
-                    stock_mod.set_stock(p, r.stock)
+                    stock.set_stock(p, r.stock)
                 updated += 1
             if r.image_bytes is not None:
-                import hashlib
-
                 digest = hashlib.sha256(r.image_bytes).hexdigest()
                 if not p.images.filter(content_hash=digest).exists():
                     images.add_product_image(p, r.image_bytes, r.image.name, alt=p.name)
@@ -403,7 +401,7 @@ def load_sales(batch: SalesBatch, create_products: bool = False, category: str =
                             "address_line2", "city", "postal_code", "country", "payment_method", "payment_reference",
                             "currency", "total", "created_at", "updated_at"], (
             (ref, users.get(usernames.get(ls[0].customer)), "", _email(usernames.get(ls[0].customer)),
-             Order.Status.DELIVERED, "Imported", "", "", "", "", "", "import", "", _currency(),
+             Order.Status.DELIVERED, "Imported", "", "", "", "", "", "import", "", settings.SHOP_CURRENCY,
              str(sum(l.unit_price * l.quantity for l in ls)), dt(min(l.at for l in ls)), now)
             for ref, ls in orders.items()))
         order_pk = dict(Order.objects.filter(number__in=list(orders)).values_list("number", "pk"))
@@ -416,9 +414,3 @@ def load_sales(batch: SalesBatch, create_products: bool = False, category: str =
 
 def _email(username: str | None) -> str:
     return username if username and "@" in username else f"{username or 'guest'}@imported.invalid"
-
-
-def _currency() -> str:
-    from django.conf import settings
-
-    return settings.SHOP_CURRENCY

@@ -60,22 +60,29 @@ def parse_date(value, what: str = "date") -> pd.Timestamp:
         raise ForecastInputError(f"{what}: unparsable date {value!r}; expected YYYY-MM-DD") from None
 
 
-def validate_sales(sales: pd.DataFrame, where: str = "sales") -> pd.DataFrame:
-    """Return a clean copy of ``sales`` or raise :class:`ForecastInputError` naming the problem."""
-    if not isinstance(sales, pd.DataFrame):
-        raise ForecastInputError(f"{where}: expected a pandas DataFrame, got {type(sales).__name__}")
-    missing = [c for c in SALES_REQUIRED if c not in sales.columns]
+def _checked_frame(frame, required, optional, where: str, expected: str) -> pd.DataFrame:
+    """The checks both inputs share: a DataFrame, the required columns, some rows, an item_id on every row.
+    Returns a copy with the known columns and item_id as text."""
+    if not isinstance(frame, pd.DataFrame):
+        raise ForecastInputError(f"{where}: expected a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in required if c not in frame.columns]
     if missing:
-        raise ForecastInputError(f"{where}: missing required column(s) {missing}; "
-                                 f"expected date,item_id,units[,{','.join(SALES_OPTIONAL)}]")
-    if len(sales) == 0:
+        raise ForecastInputError(f"{where}: missing required column(s) {missing}; expected {expected}")
+    if len(frame) == 0:
         raise ForecastInputError(f"{where}: no rows (empty input)")
-    df = sales[[c for c in SALES_REQUIRED + SALES_OPTIONAL if c in sales.columns]].copy()
-    df["date"] = _parse_dates(df["date"], where)
+    df = frame[[c for c in list(required) + list(optional) if c in frame.columns]].copy()
     if df["item_id"].isna().any():
         row = int(np.flatnonzero(df["item_id"].isna().to_numpy())[0])
         raise ForecastInputError(f"{where}: column 'item_id' has a missing value (row {row})")
     df["item_id"] = df["item_id"].astype(str)
+    return df
+
+
+def validate_sales(sales: pd.DataFrame, where: str = "sales") -> pd.DataFrame:
+    """Return a clean copy of ``sales`` or raise :class:`ForecastInputError` naming the problem."""
+    df = _checked_frame(sales, SALES_REQUIRED, SALES_OPTIONAL, where,
+                        f"date,item_id,units[,{','.join(SALES_OPTIONAL)}]")
+    df["date"] = _parse_dates(df["date"], where)
     for col in ["units"] + [c for c in SALES_OPTIONAL if c in df.columns]:
         num = pd.to_numeric(df[col], errors="coerce")
         bad_text = num.isna() & df[col].notna()
@@ -100,19 +107,8 @@ def validate_sales(sales: pd.DataFrame, where: str = "sales") -> pd.DataFrame:
 
 
 def validate_items(items: pd.DataFrame, where: str = "items") -> pd.DataFrame:
-    if not isinstance(items, pd.DataFrame):
-        raise ForecastInputError(f"{where}: expected a pandas DataFrame, got {type(items).__name__}")
-    missing = [c for c in ITEMS_REQUIRED if c not in items.columns]
-    if missing:
-        raise ForecastInputError(f"{where}: missing required column(s) {missing}; "
-                                 f"expected item_id,name,description[,category,image_path]")
-    if len(items) == 0:
-        raise ForecastInputError(f"{where}: no rows (empty input)")
-    df = items[[c for c in ITEMS_REQUIRED + ITEMS_OPTIONAL if c in items.columns]].copy()
-    if df["item_id"].isna().any():
-        row = int(np.flatnonzero(df["item_id"].isna().to_numpy())[0])
-        raise ForecastInputError(f"{where}: column 'item_id' has a missing value (row {row})")
-    df["item_id"] = df["item_id"].astype(str)
+    df = _checked_frame(items, ITEMS_REQUIRED, ITEMS_OPTIONAL, where,
+                        "item_id,name,description[,category,image_path]")
     dup = df["item_id"].duplicated()
     if dup.any():
         raise ForecastInputError(f"{where}: duplicate item_id {df['item_id'][dup].iloc[0]!r}")

@@ -48,24 +48,32 @@ def _as_id(s: pd.Series) -> pd.Series:
     return s.astype(str).str.strip()
 
 
-def read_interactions(path) -> pd.DataFrame:
+def _read_csv(path, what: str) -> pd.DataFrame:
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise RecommenderInputError(f"interactions file not found: {path}") from None
+        raise RecommenderInputError(f"{what} file not found: {path}") from None
     except pd.errors.EmptyDataError:
-        raise RecommenderInputError(f"interactions file is empty: {path}") from None
-    return df
+        raise RecommenderInputError(f"{what} file is empty: {path}") from None
+
+
+def read_interactions(path) -> pd.DataFrame:
+    return _read_csv(path, "interactions")
 
 
 def read_items(path) -> pd.DataFrame:
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise RecommenderInputError(f"items file not found: {path}") from None
-    except pd.errors.EmptyDataError:
-        raise RecommenderInputError(f"items file is empty: {path}") from None
-    return df
+    return _read_csv(path, "items")
+
+
+def _require_columns(df, what: str, required, optional_hint: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise RecommenderInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise RecommenderInputError(
+            f"{what} are missing required column(s) {', '.join(missing)}; expected "
+            f"{','.join(required)}{optional_hint}, got {','.join(map(str, df.columns))}"
+        )
 
 
 def validate_interactions(df: pd.DataFrame, *, allow_empty: bool = False) -> pd.DataFrame:
@@ -74,14 +82,7 @@ def validate_interactions(df: pd.DataFrame, *, allow_empty: bool = False) -> pd.
     Raises :class:`RecommenderInputError` naming the problem: missing columns, unknown event types, unreadable
     timestamps, rows without a user or session, empty input.
     """
-    if not isinstance(df, pd.DataFrame):
-        raise RecommenderInputError(f"interactions must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in INTERACTION_COLUMNS if c not in df.columns]
-    if missing:
-        raise RecommenderInputError(
-            f"interactions are missing required column(s) {', '.join(missing)}; expected "
-            f"{','.join(INTERACTION_COLUMNS)}[,quantity][,session_id], got {','.join(map(str, df.columns))}"
-        )
+    _require_columns(df, "interactions", INTERACTION_COLUMNS, "[,quantity][,session_id]")
     if len(df) == 0 and not allow_empty:
         raise RecommenderInputError("interactions are empty: no rows to learn from")
     out = pd.DataFrame(index=df.index)
@@ -140,14 +141,7 @@ def validate_items(df: pd.DataFrame | None) -> pd.DataFrame:
     """Check and normalise the item table (content features). ``None`` means "no content": an empty table."""
     if df is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ITEM_COLUMNS + ITEM_OPTIONAL})
-    if not isinstance(df, pd.DataFrame):
-        raise RecommenderInputError(f"items must be a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in ITEM_COLUMNS if c not in df.columns]
-    if missing:
-        raise RecommenderInputError(
-            f"items are missing required column(s) {', '.join(missing)}; expected "
-            f"{','.join(ITEM_COLUMNS)}[,image_path], got {','.join(map(str, df.columns))}"
-        )
+    _require_columns(df, "items", ITEM_COLUMNS, "[,image_path]")
     out = pd.DataFrame(index=df.index)
     out["item_id"] = _as_id(df["item_id"])
     if _blank(out["item_id"]).any():

@@ -74,7 +74,7 @@ def load(data) -> dict[str, int]:
                   discount_percent=r.discount_percent) for r in data.promotions.itertuples()])
     StockOut.objects.bulk_create([
         StockOut(product=by_sku[r.item_id], started_at=r.started_at,
-                 ended_at=None if r.ended_at is None or r.ended_at != r.ended_at else r.ended_at)
+                 ended_at=None if pd.isna(r.ended_at) else r.ended_at)
         for r in data.stockouts.itertuples()])
 
     password = make_password(None)  # unusable: demo customers cannot log in
@@ -119,6 +119,5 @@ def load(data) -> dict[str, int]:
         (kinds[e], dt(ts), s, user_of.get(c), pid[i], int(q), src, "")
         for ts, e, s, c, i, q, src in zip(rest.timestamp.tolist(), rest.event, rest.session_id,
                                           rest.customer_id.astype(int), rest.item_id, rest.quantity, rest.source)))
-    orders = heads
-    return {"categories": len(cats), "products": len(products), "customers": len(cu), "orders": len(orders),
+    return {"categories": len(cats), "products": len(products), "customers": len(cu), "orders": len(heads),
             "order lines": len(buys), "events": len(rest)}
