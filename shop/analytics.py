@@ -26,21 +26,58 @@ catalog_items(active_only=False) -> DataFrame in the engines' items format:
     image is the main photo's name in the configured storage (open it with default_storage), image_hash its
     sha256, so feature caches can key on content.
 
+photo_files(items, folder) -> list of local file paths (or "") for those photos, read through default_storage
+    (local folder or S3 alike), for engines that read files.
+
 interactions(start, end) -> DataFrame in the recommender engine's format:
 
-    timestamp, user_id, session_id, item_id, event (view|cart|purchase), quantity
+    timestamp, user_id, session_id, item_id, event (view|cart|purchase), quantity, variant_id
+
+    variant_id is the size or colour added to the cart or bought (None for views and products without variants).
+
+Variants (sizes, colours): forecasts and recommendations stay per product. A product's sizes share its photo,
+text, price and promotions, so the product is what the engines can learn from; splitting a product's few sales
+a day over five sizes would leave series too sparse to forecast. Product-level stock is the sum of the sizes'
+stock (shop.stock keeps it so), and stock-out flags are per product (every size gone). To turn a product
+forecast into per-size reorders, multiply it by the size curve:
+
+variant_sales(start, end) -> DataFrame, one row per variant with sales in the period:
+
+    item_id, variant_id, sku, size, colour, units, share, stock
+
+    share is the variant's part of its product's units in the period (the size curve), stock its stock now.
+
+What shoppers did with products shown to them (an app's impressions and the clicks on its links, see shop.events),
+for measuring them; ``source`` is the event source the app logs under (e.g. "recommendation"):
+
+link_impressions(start, end, source) -> DataFrame, one row per visitor and link label:
+    visitor, ref, impressions (events), shown (products shown, summed)
+link_clicks(start, end, source) -> DataFrame, one row per product view reached through a labelled link:
+    at, visitor, user_id, product_id, ref
+visitor_outcomes(visitors, start, end) -> DataFrame, what those visitors put in a cart and bought:
+    at, visitor, product_id, event (cart|purchase), quantity, revenue (purchases: unit_price * quantity;
+    cancelled orders excluded)
 """
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from django.core.files.storage import default_storage
 from django.db.models import Count, F, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Event, Order, OrderLine, Product, Promotion, StockOut
+from .models import Event, Order, OrderLine, Product, ProductVariant, Promotion, StockOut
+
+log = logging.getLogger(__name__)
 
 DAILY_COLUMNS = ["date", "item_id", "sku", "units", "revenue", "views", "add_to_carts", "price", "promo",
                  "stockout"]
@@ -71,6 +108,8 @@ def daily_product_stats(start: date, end: date, product_ids=None) -> pd.DataFram
     tz = timezone.get_current_timezone()
     prod["first_day"] = [max(start, timezone.localtime(c, tz).date()) for c in prod.created_at]
     prod = prod[prod.first_day <= end]
+    if prod.empty:  # every product was created after `end`
+        return pd.DataFrame(columns=DAILY_COLUMNS)
 
     days = pd.date_range(start, end, freq="D")
     grid = pd.DataFrame({"item_id": np.repeat(prod.item_id.to_numpy(), len(days)),
@@ -154,7 +193,7 @@ def _expand_days(periods: pd.DataFrame, start: date, end: date, agg: str) -> pd.
     return rows.groupby(["item_id", "date"], as_index=False)["value"].agg(agg)
 
 
-INTERACTION_COLUMNS = ["timestamp", "user_id", "session_id", "item_id", "event", "quantity"]
+INTERACTION_COLUMNS = ["timestamp", "user_id", "session_id", "item_id", "event", "quantity", "variant_id"]
 _EVENT_NAMES = {Event.Kind.VIEW: "view", Event.Kind.CART_ADD: "cart"}
 
 
@@ -162,19 +201,41 @@ def interactions(start: date, end: date) -> pd.DataFrame:
     """Views, add-to-carts and purchases, oldest first. user_id is None for visitors who were not logged in."""
     lo, hi = _bounds(start, end)
     ev = _frame(Event.objects.filter(at__gte=lo, at__lt=hi, kind__in=list(_EVENT_NAMES), product__isnull=False)
-                .values_list("at", "user_id", "session_key", "product_id", "kind", "quantity"),
+                .values_list("at", "user_id", "session_key", "product_id", "kind", "quantity", "variant_id"),
                 INTERACTION_COLUMNS)
     ev["event"] = ev.event.map(_EVENT_NAMES)
     buys = _frame(OrderLine.objects.filter(order__created_at__gte=lo, order__created_at__lt=hi, product__isnull=False)
                   .exclude(order__status=Order.Status.CANCELLED)
                   .values_list("order__created_at", "order__user_id", "order__session_key", "product_id",
-                               "quantity"),
-                  ["timestamp", "user_id", "session_id", "item_id", "quantity"])
+                               "quantity", "variant_id"),
+                  ["timestamp", "user_id", "session_id", "item_id", "quantity", "variant_id"])
     buys["event"] = "purchase"
     out = pd.concat([ev, buys[INTERACTION_COLUMNS]], ignore_index=True)
     out["timestamp"] = pd.to_datetime(out.timestamp, utc=True)
     out["user_id"] = out.user_id.astype("Int64")
+    out["variant_id"] = out.variant_id.astype("Int64")
     return out.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+VARIANT_SALES_COLUMNS = ["item_id", "variant_id", "sku", "size", "colour", "units", "share", "stock"]
+
+
+def variant_sales(start: date, end: date) -> pd.DataFrame:
+    """Units per variant in the period and each variant's share of its product's units (the size curve)."""
+    lo, hi = _bounds(start, end)
+    rows = _frame(OrderLine.objects.filter(order__created_at__gte=lo, order__created_at__lt=hi,
+                                           variant__isnull=False)
+                  .exclude(order__status=Order.Status.CANCELLED)
+                  .values("product_id", "variant_id").annotate(units=Sum("quantity"))
+                  .values_list("product_id", "variant_id", "units"), ["item_id", "variant_id", "units"])
+    if rows.empty:
+        return pd.DataFrame(columns=VARIANT_SALES_COLUMNS)
+    info = _frame(ProductVariant.objects.filter(pk__in=rows.variant_id.tolist())
+                  .values_list("pk", "sku", "size", "colour", "stock"),
+                  ["variant_id", "sku", "size", "colour", "stock"])
+    out = rows.merge(info, on="variant_id", how="inner")
+    out["share"] = out.units / out.groupby("item_id").units.transform("sum")
+    return out[VARIANT_SALES_COLUMNS].sort_values(["item_id", "variant_id"]).reset_index(drop=True)
 
 
 ITEM_COLUMNS = ["item_id", "sku", "name", "description", "category", "category_path", "price", "stock", "is_active",
@@ -194,3 +255,100 @@ def catalog_items(active_only: bool = False) -> pd.DataFrame:
                      f"{cat.parent.slug}/{cat.slug}" if cat.parent_id else cat.slug, float(p.price), p.stock,
                      p.is_active, img.image.name if img else "", img.content_hash if img else ""))
     return pd.DataFrame.from_records(rows, columns=ITEM_COLUMNS)
+
+
+def photo_files(items: pd.DataFrame, folder, workers: int = 8) -> list[str]:
+    """Local file paths of the photos named in ``items`` (columns ``image`` and ``image_hash`` of
+    :func:`catalog_items`), in row order; "" where a product has no photo or its photo cannot be read (logged).
+
+    Photos are read through ``default_storage``: a storage with local files (the default) gives their own paths;
+    any other (S3) has each photo copied once into ``folder`` under its sha256, so an unchanged photo is never
+    fetched again and a changed one (new hash) is.
+    """
+    folder = Path(folder)
+    rows = list(zip(items["image"].fillna("").astype(str), items["image_hash"].fillna("").astype(str)))
+
+    def one(row) -> str:
+        name, digest = row
+        if not name:
+            return ""
+        try:
+            try:
+                path = default_storage.path(name)
+            except NotImplementedError:  # remote storage: keep a local copy keyed by content
+                path = None
+            if path is not None:
+                if not os.path.exists(path):
+                    raise FileNotFoundError(name)
+                return str(path)
+            ext = Path(name).suffix.lower()[:8]
+            target = folder / digest[:2] / f"{digest}{ext}" if len(digest) == 64 else None
+            if target is not None and target.exists():
+                return str(target)
+            with default_storage.open(name, "rb") as fh:
+                data = fh.read()
+            digest = hashlib.sha256(data).hexdigest()
+            target = folder / digest[:2] / f"{digest}{ext}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+            return str(target)
+        except Exception as exc:  # noqa: BLE001 - a missing photo must not stop a training run
+            log.warning("photo %s could not be read from storage (%s: %s); the product counts as having none",
+                        name, type(exc).__name__, exc)
+            return ""
+
+    if not rows:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(rows)))) as pool:
+        return list(pool.map(one, rows))
+
+
+def link_impressions(start: date, end: date, source: str) -> pd.DataFrame:
+    lo, hi = _bounds(start, end)
+    rows = (Event.objects.filter(kind=Event.Kind.IMPRESSION, source=source, at__gte=lo, at__lt=hi)
+            .values("session_key", ref=KT("data__ref")).annotate(n=Count("id"), shown=Sum("quantity"))
+            .values_list("session_key", "ref", "n", "shown"))
+    out = _frame(rows, ["visitor", "ref", "impressions", "shown"])
+    return out.astype({"impressions": np.int64, "shown": np.int64}).fillna({"ref": ""})
+
+
+def link_clicks(start: date, end: date, source: str) -> pd.DataFrame:
+    lo, hi = _bounds(start, end)
+    rows = (Event.objects.filter(kind=Event.Kind.VIEW, source=source, at__gte=lo, at__lt=hi,
+                                 data__ref__isnull=False)
+            .values_list("at", "session_key", "user_id", "product_id", KT("data__ref")).order_by("at", "pk"))
+    out = _frame(rows, ["at", "visitor", "user_id", "product_id", "ref"])
+    out["at"] = pd.to_datetime(out["at"], utc=True)
+    return out
+
+
+OUTCOME_COLUMNS = ["at", "visitor", "product_id", "event", "quantity", "revenue"]
+
+
+def visitor_outcomes(visitors, start: date, end: date, chunk: int = 2000) -> pd.DataFrame:
+    lo, hi = _bounds(start, end)
+    visitors = sorted({v for v in visitors if v})
+    frames = []
+    for a in range(0, len(visitors), chunk):
+        part = visitors[a:a + chunk]
+        carts = _frame(Event.objects.filter(kind=Event.Kind.CART_ADD, session_key__in=part, at__gte=lo, at__lt=hi,
+                                            product__isnull=False)
+                       .values_list("at", "session_key", "product_id", "quantity"),
+                       ["at", "visitor", "product_id", "quantity"])
+        carts["event"], carts["revenue"] = "cart", 0.0
+        buys = _frame(OrderLine.objects.filter(order__session_key__in=part, order__created_at__gte=lo,
+                                               order__created_at__lt=hi, product__isnull=False)
+                      .exclude(order__status=Order.Status.CANCELLED)
+                      .values_list("order__created_at", "order__session_key", "product_id", "quantity",
+                                   "unit_price"),
+                      ["at", "visitor", "product_id", "quantity", "unit_price"])
+        buys["event"] = "purchase"
+        buys["revenue"] = buys["quantity"].astype(float) * buys["unit_price"].astype(float)
+        frames += [carts[OUTCOME_COLUMNS], buys[OUTCOME_COLUMNS]]
+    if not frames:
+        return pd.DataFrame(columns=OUTCOME_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["at"] = pd.to_datetime(out["at"], utc=True)
+    return out.sort_values("at", kind="stable").reset_index(drop=True)

@@ -8,8 +8,9 @@ class ShopConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from . import cart
+        from . import cart, versions
 
         # A hook, not business logic: the merge itself lives in shop.cart.
         user_logged_in.connect(lambda sender, request, user, **kw: cart.merge_session_cart(request, user),
                                dispatch_uid="shop.merge_cart", weak=False)
+        versions.connect_signals()  # cached pages are keyed on change counters (shop/versions.py)

@@ -10,7 +10,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from . import pricing
-from .models import Cart, CartLine, Product, Promotion
+from .models import Cart, CartLine, Product, ProductVariant, Promotion
 
 SESSION_KEY = "cart_id"
 
@@ -36,46 +36,107 @@ def get_cart(request, create: bool = False) -> Cart | None:
     return cart
 
 
-def _check_quantity(product: Product, quantity: int) -> None:
-    if not product.is_active:
-        raise CartError(f"{product.name} is no longer sold.")
+def _lines_of(request):
+    """The visitor's cart lines as a queryset (None: no cart possible, no query needed)."""
+    if request.user.is_authenticated:
+        return CartLine.objects.filter(cart__user=request.user)
+    cart_id = request.session.get(SESSION_KEY)
+    return CartLine.objects.filter(cart_id=cart_id, cart__user=None) if cart_id else None
+
+
+def count(request) -> int:
+    """Units in the visitor's cart (the badge on every page): one query, none for a visitor without a session."""
+    from django.db.models import Sum
+
+    lines = _lines_of(request)
+    return (lines.aggregate(n=Sum("quantity"))["n"] or 0) if lines is not None else 0
+
+
+def line_keys(request) -> tuple:
+    """(product id, variant id, quantity) of each line of the visitor's cart, in a fixed order: one query."""
+    lines = _lines_of(request)
+    if lines is None:
+        return ()
+    return tuple(lines.order_by("product_id", "variant_id").values_list("product_id", "variant_id", "quantity"))
+
+
+def resolve_variant(product: Product, variant_id) -> ProductVariant | None:
+    """The variant a shopper chose for `product`, or None for a product without variants; CartError when a
+    product with variants comes without one (or with one of another product)."""
+    if variant_id in (None, ""):
+        if ProductVariant.objects.filter(product=product, is_active=True).exists():
+            raise CartError(f"Choose a size of {product.name}.")
+        return None
+    try:
+        return ProductVariant.objects.get(pk=int(variant_id), product=product, is_active=True)
+    except (ValueError, TypeError, ProductVariant.DoesNotExist):
+        raise CartError(f"That size of {product.name} is not sold.") from None
+
+
+def _check_quantity(product: Product, quantity: int, variant: ProductVariant | None = None) -> None:
+    name = f"{product.name} ({variant.label})" if variant is not None else product.name
+    if not product.is_active or (variant is not None and not variant.is_active):
+        raise CartError(f"{name} is no longer sold.")
     if quantity < 1:
         raise CartError("Quantity must be at least 1.")
     if quantity > settings.SHOP_MAX_LINE_QUANTITY:
         raise CartError(f"At most {settings.SHOP_MAX_LINE_QUANTITY} of one product per order.")
-    if quantity > product.stock:
-        raise CartError(f"Only {product.stock} of {product.name} in stock." if product.stock
-                        else f"{product.name} is out of stock.")
+    available = (variant or product).stock
+    if quantity > available:
+        raise CartError(f"Only {available} of {name} in stock." if available else f"{name} is out of stock.")
 
 
-def add(cart: Cart, product: Product, quantity: int = 1) -> CartLine:
+def _lock(cart: Cart) -> None:
+    """Lock the cart row until the transaction ends (and mark it used, for the cleanup of old carts). Every change
+    of a cart's lines takes this lock first, so two requests for one cart (two tabs, a double click) take turns
+    instead of both inserting the same new line. Call inside transaction.atomic."""
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+
+
+def _line(cart: Cart, product: Product, variant: ProductVariant | None):
+    return CartLine.objects.filter(cart=cart, product=product, variant=variant)
+
+
+def add(cart: Cart, product: Product, quantity: int = 1, variant: ProductVariant | None = None) -> CartLine:
+    """Add units of a product (of one of its variants, which a product with variants needs)."""
+    if variant is None:
+        variant = resolve_variant(product, None)
     with transaction.atomic():
-        line = CartLine.objects.select_for_update().filter(cart=cart, product=product).first()
+        _lock(cart)
+        line = _line(cart, product, variant).first()
         new_qty = (line.quantity if line else 0) + quantity
-        _check_quantity(product, new_qty)
+        _check_quantity(product, new_qty, variant)
         if line:
             line.quantity = new_qty
             line.save(update_fields=["quantity"])
         else:
-            line = CartLine.objects.create(cart=cart, product=product, quantity=new_qty)
+            line = CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=new_qty)
     return line
 
 
-def set_quantity(cart: Cart, product: Product, quantity: int) -> None:
+def set_quantity(cart: Cart, product: Product, quantity: int, variant: ProductVariant | None = None) -> None:
     if quantity <= 0:
-        remove(cart, product)
+        remove(cart, product, variant)
         return
-    _check_quantity(product, quantity)
-    CartLine.objects.update_or_create(cart=cart, product=product, defaults={"quantity": quantity})
+    if variant is None:
+        variant = resolve_variant(product, None)
+    _check_quantity(product, quantity, variant)
+    with transaction.atomic():
+        _lock(cart)
+        updated = _line(cart, product, variant).update(quantity=quantity)
+        if not updated:
+            CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=quantity)
 
 
-def remove(cart: Cart, product: Product) -> int:
-    deleted, _ = CartLine.objects.filter(cart=cart, product=product).delete()
+def remove(cart: Cart, product: Product, variant: ProductVariant | None = None) -> int:
+    deleted, _ = _line(cart, product, variant).delete()
     return deleted
 
 
 def merge_session_cart(request, user) -> None:
-    """At login: move the anonymous cart's lines into the user's cart (quantities added, capped at stock)."""
+    """At login: move the anonymous cart's lines into the user's cart. Quantities are added and capped at the stock
+    and the line limit; a product that sold out meanwhile leaves the merged cart (a cart never holds more than the
+    shop has)."""
     cart_id = request.session.pop(SESSION_KEY, None)
     if not cart_id:
         return
@@ -84,15 +145,20 @@ def merge_session_cart(request, user) -> None:
         if anon is None:
             return
         mine, _ = Cart.objects.get_or_create(user=user)
-        existing = {line.product_id: line for line in mine.lines.select_related("product")}
-        for line in anon.lines.select_related("product"):
-            cap = min(line.product.stock, settings.SHOP_MAX_LINE_QUANTITY)
-            if line.product_id in existing:
-                target = existing[line.product_id]
-                target.quantity = max(1, min(target.quantity + line.quantity, cap))
+        _lock(mine)
+        existing = {(line.product_id, line.variant_id): line for line in mine.lines.all()}
+        for line in anon.lines.select_related("product", "variant"):
+            cap = min((line.variant or line.product).stock, settings.SHOP_MAX_LINE_QUANTITY)
+            target = existing.get((line.product_id, line.variant_id))
+            quantity = min((target.quantity if target else 0) + line.quantity, cap)
+            if target is None:
+                if quantity > 0:
+                    CartLine.objects.create(cart=mine, product=line.product, variant=line.variant, quantity=quantity)
+            elif quantity > 0:
+                target.quantity = quantity
                 target.save(update_fields=["quantity"])
-            elif cap > 0:
-                CartLine.objects.create(cart=mine, product=line.product, quantity=min(line.quantity, cap))
+            else:
+                target.delete()
         anon.delete()
 
 
@@ -101,6 +167,7 @@ class CartRow:
     product: Product
     quantity: int
     unit_price: Decimal
+    variant: ProductVariant | None = None
 
     @property
     def line_total(self) -> Decimal:
@@ -124,9 +191,10 @@ def summary(cart: Cart | None) -> CartSummary:
     if cart is None:
         return CartSummary([])
     today = timezone.localdate()
-    lines = cart.lines.select_related("product", "product__category").prefetch_related(
+    lines = cart.lines.select_related("product", "product__category", "variant").prefetch_related(
         "product__images",
         Prefetch("product__promotions", queryset=Promotion.objects.filter(starts_on__lte=today, ends_on__gte=today),
                  to_attr="active_promotions"),
     )
-    return CartSummary([CartRow(l.product, l.quantity, pricing.unit_price(l.product, today)) for l in lines])
+    return CartSummary([CartRow(l.product, l.quantity, pricing.unit_price(l.product, today), l.variant)
+                        for l in lines])

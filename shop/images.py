@@ -37,6 +37,7 @@ def validate_image_bytes(data: bytes, name: str = "upload") -> str:
 
 def make_thumbnail(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as img:
+        img.draft("RGB", THUMB_SIZE)  # a JPEG decodes straight at a reduced scale: several times faster
         img = img.convert("RGB")
         img.thumbnail(THUMB_SIZE)
         out = io.BytesIO()

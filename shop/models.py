@@ -42,6 +42,8 @@ class ProductQuerySet(models.QuerySet):
             .select_related("category")
             .prefetch_related(
                 models.Prefetch("images", queryset=ProductImage.objects.order_by("position", "id")),
+                models.Prefetch("variants", queryset=ProductVariant.objects.filter(is_active=True),
+                                to_attr="active_variants"),
                 models.Prefetch(
                     "promotions",
                     queryset=Promotion.objects.filter(starts_on__lte=today, ends_on__gte=today),
@@ -58,7 +60,8 @@ class Product(models.Model):
     sku = models.CharField("SKU", max_length=64, unique=True)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0"))])
-    stock = models.PositiveIntegerField(default=0)
+    stock = models.PositiveIntegerField(default=0, help_text="With variants: the sum of their stock (kept by "
+                                                             "shop.stock; change it per variant)")
     attributes = models.JSONField(default=dict, blank=True, help_text='Key-values, e.g. {"colour": "blue"}')
     is_active = models.BooleanField(default=True)
     popularity = models.PositiveIntegerField(default=0, help_text="Units sold in the last 30 days")
@@ -88,6 +91,43 @@ class Product(models.Model):
     def main_image(self):
         images = list(self.images.all())  # uses the prefetch when there is one
         return images[0] if images else None
+
+    @property
+    def in_stock(self):
+        return self.stock > 0
+
+    def sellable_variants(self) -> list["ProductVariant"]:
+        """Active variants, from the for_listing prefetch when there is one."""
+        found = getattr(self, "active_variants", None)
+        return list(found) if found is not None else list(self.variants.filter(is_active=True))
+
+
+class ProductVariant(models.Model):
+    """A size (and colour, where it differs) of a product with its own SKU and stock.
+
+    A product with active variants is bought by variant; its `stock` is the sum of their stock, kept in step by
+    shop.stock under the product's row lock, so lists and the ML data keep reading one number per product.
+    """
+
+    product = models.ForeignKey(Product, related_name="variants", on_delete=models.CASCADE)
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    size = models.CharField(max_length=20, blank=True)
+    colour = models.CharField(max_length=40, blank=True, help_text="Only where it differs between variants")
+    stock = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["product", "size", "colour"], name="one_variant_per_option")]
+        indexes = [models.Index(fields=["product", "is_active", "size"])]
+
+    def __str__(self):
+        return f"{self.product.name} ({self.label})" if self.product_id else self.label
+
+    @property
+    def label(self) -> str:
+        return ", ".join(v for v in (self.colour, self.size) if v) or self.sku
 
     @property
     def in_stock(self):
@@ -159,11 +199,16 @@ class Cart(models.Model):
 class CartLine(models.Model):
     cart = models.ForeignKey(Cart, related_name="lines", on_delete=models.CASCADE)
     product = models.ForeignKey(Product, on_delete=models.CASCADE)
+    variant = models.ForeignKey(ProductVariant, null=True, blank=True, on_delete=models.CASCADE)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.UniqueConstraint(fields=["cart", "product"], name="one_line_per_product")]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], condition=Q(variant=None), name="one_line_per_product"),
+            models.UniqueConstraint(fields=["cart", "variant"], condition=Q(variant__isnull=False),
+                                    name="one_line_per_variant"),
+        ]
 
 
 class Order(models.Model):
@@ -190,7 +235,14 @@ class Order(models.Model):
     payment_method = models.CharField(max_length=32)
     payment_reference = models.CharField(max_length=100, blank=True)
     currency = models.CharField(max_length=3)
-    total = models.DecimalField(max_digits=12, decimal_places=2)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2, db_default=0, help_text="The lines' sum")
+    shipping_method = models.CharField(max_length=32, blank=True, db_default="")
+    shipping_cost = models.DecimalField(max_digits=10, decimal_places=2, db_default=0)
+    vat = models.DecimalField("VAT", max_digits=12, decimal_places=2, db_default=0,
+                              help_text="The VAT in the total (included in the prices or added to them)")
+    vat_rate = models.DecimalField("VAT rate (%)", max_digits=5, decimal_places=2, db_default=0)
+    prices_include_vat = models.BooleanField(db_default=True)
+    total = models.DecimalField(max_digits=12, decimal_places=2, help_text="What the customer pays")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -207,13 +259,20 @@ class Order(models.Model):
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
     product = models.ForeignKey(Product, null=True, related_name="order_lines", on_delete=models.SET_NULL)
-    sku = models.CharField(max_length=64)
+    variant = models.ForeignKey(ProductVariant, null=True, blank=True, related_name="order_lines",
+                                on_delete=models.SET_NULL)
+    sku = models.CharField(max_length=64, help_text="The variant's SKU where there is one")
     name = models.CharField(max_length=200)
+    variant_label = models.CharField(max_length=80, blank=True, db_default="", help_text='e.g. "M" or "blue, M"')
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self):
+        what = f"{self.name} {self.variant_label}" if self.variant_label else self.name
+        return f"{self.quantity} × {what} ({self.sku})"
 
     @property
     def line_total(self):
@@ -231,15 +290,24 @@ class OrderStatusChange(models.Model):
     class Meta:
         ordering = ["at", "id"]
 
+    def __str__(self):
+        labels = dict(Order.Status.choices)
+        return f"{labels.get(self.from_status, 'new')} → {labels.get(self.to_status, self.to_status)}"
+
 
 class Event(models.Model):
-    """A storefront event. Purchases are not logged here: they are order lines (see shop.analytics)."""
+    """A storefront event. Purchases are not logged here: they are order lines (see shop.analytics).
+
+    ``data`` holds details the app that logged the event attached (JSON, optional): an impression's place, the
+    products shown and the label of its links (``ref``); a product view reached through such a link carries that
+    ``ref`` too, so a click can be told from an impression."""
 
     class Kind(models.TextChoices):
         VIEW = "view", "Product view"
         CART_ADD = "cart_add", "Add to cart"
         CART_REMOVE = "cart_remove", "Remove from cart"
         SEARCH = "search", "Search"
+        IMPRESSION = "impression", "Products shown"
 
     class Source(models.TextChoices):
         LIST = "list", "Category or list page"
@@ -253,9 +321,48 @@ class Event(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              db_constraint=False)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False)
+    variant = models.ForeignKey(ProductVariant, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False,
+                                related_name="+")
     quantity = models.IntegerField(default=1)
     source = models.CharField(max_length=16, choices=Source.choices, blank=True)
     query = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["product", "kind", "at"])]
+        indexes = [models.Index(fields=["product", "kind", "at"]),
+                   models.Index(fields=["kind", "source", "at"], name="shop_event_kind_source_at")]
+
+
+class OutboxEmail(models.Model):
+    """An email to send, written in the same transaction as what it reports (an order), so it is never lost when
+    the broker is down; a worker sends it and marks it sent (shop.outbox). `key` makes queueing idempotent."""
+
+    key = models.CharField(max_length=100, unique=True)
+    to = models.EmailField()
+    reply_to = models.EmailField(blank=True, help_text="Where a reply goes (a customer who asked for help)")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_unsent")]
+
+    def __str__(self):
+        return f"{self.subject} -> {self.to}"
+
+
+class CacheVersion(models.Model):
+    """A change counter that cached pages and fragments are keyed on (shop/versions.py): "site" (categories, shop
+    pages, imports), "lists" (anything a product list shows), "p<id>" (everything one product page shows). Bumped
+    after each change is committed; web processes read the rows that changed, at most every
+    SHOP_CACHE_FRESHNESS_SECONDS."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key}={self.value}"

@@ -27,6 +27,10 @@ TRANSITIONS: dict[str, set[str]] = {
 RESTOCKING = {S.CANCELLED, S.REFUNDED}
 
 
+# What a customer may do to their own order from the shop's pages: cancel it while it is still pending.
+CUSTOMER_CANCELLABLE = {S.PENDING}
+
+
 class TransitionNotAllowed(Exception):
     pass
 
@@ -46,10 +50,26 @@ def transition(order: Order, to_status: str, by=None, note: str = "") -> Order:
             lines = list(locked.lines.exclude(product=None).order_by("product_id"))
             stock.lock_products(line.product_id for line in lines)
             for line in lines:
-                stock.give_back(line.product_id, line.quantity)
+                stock.give_back(line.product_id, line.quantity, line.variant_id)
         OrderStatusChange.objects.create(order=locked, from_status=locked.status, to_status=to_status, by=by,
                                          note=note)
         locked.status = to_status
         locked.save(update_fields=["status", "updated_at"])
     order.status = locked.status
     return order
+
+
+def customer_can_cancel(order: Order) -> bool:
+    return order.status in CUSTOMER_CANCELLABLE
+
+
+def customer_cancel(order: Order, by=None) -> Order:
+    """A customer's own cancel: only a pending order (a paid one is refunded by the shop, not cancelled by the
+    customer). Checked again under the row lock, so a payment arriving meanwhile wins."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if not customer_can_cancel(locked):
+            raise TransitionNotAllowed(
+                f"Order {locked.number} is {locked.get_status_display().lower()}; it cannot be cancelled any more. "
+                "Contact us for a return or a refund.")
+        return transition(order, S.CANCELLED, by=by, note="cancelled by customer")

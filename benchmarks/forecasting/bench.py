@@ -5,6 +5,7 @@ stopped keeps what it measured. Tables are built by ``tables.py``.
     python benchmarks/forecasting/bench.py coldstart --data <same file>
     python benchmarks/forecasting/bench.py m5 --data ../shared/data/m5-subset
     python benchmarks/forecasting/bench.py demo --data DIR   # DIR from: python -m shop.demo.export --out DIR
+    python benchmarks/forecasting/bench.py ablation --data DIR   # image+text / text only / neither, pretrained backbone
     python benchmarks/forecasting/bench.py speed --data <online retail file>
 
 CPU budget settings (documented in RESULTS.md): the neural models use BENCH_CONFIG below instead of the paper's
@@ -40,9 +41,9 @@ def _append(out, rows):
     out.write_text(json.dumps(old + rows, indent=1, default=float))
 
 
-def _epoch_log(rec):
-    print(f"  epoch {rec['epoch']}/{rec['epochs']} train {rec['train_loss']:.4f} val {rec['val_loss']:.4f} "
-          f"({rec['windows_per_s']:.0f} windows/s)", flush=True)
+def _epoch_log(epoch, m):
+    print(f"  epoch {epoch}/{m['epochs']} train {m['train_loss']:.4f} val {m['val_loss']:.4f} "
+          f"({m['windows_per_s']:.0f} windows/s)", flush=True)
 
 
 def _done(out):
@@ -126,15 +127,7 @@ def m5(args):
 
 
 def demo(args):
-    d = Path(args.data)
-    sales = pd.read_csv(d / "sales.csv", dtype={"item_id": str})
-    items = pd.read_csv(d / "items.csv", dtype={"item_id": str})
-    rng = np.random.default_rng(0)
-    origin = pd.Timestamp(args.origins.split(",")[0])
-    launched = sales.groupby("item_id")["date"].min()
-    old = sorted(launched[pd.to_datetime(launched) <= origin - pd.Timedelta(days=60)].index)
-    hidden = sorted(rng.choice(old, size=len(old) // 4, replace=False))
-    seeds = [int(s) for s in args.seeds.split(",")]
+    sales, items, origin, hidden, seeds = _demo_inputs(args)
     cache = str(Path(args.cache))
     full = {"image_arch": "resnet101", "image_cache_dir": cache}
     models = {
@@ -161,11 +154,43 @@ def demo(args):
          groups={"warm": sorted(set(items["item_id"]) - set(hidden)), "cold (history hidden)": hidden})
 
 
+def _demo_inputs(args):
+    """The demo export's sales and items, the origin, the hidden (cold-start) items and the seeds."""
+    d = Path(args.data)
+    sales = pd.read_csv(d / "sales.csv", dtype={"item_id": str})
+    items = pd.read_csv(d / "items.csv", dtype={"item_id": str})
+    origin = pd.Timestamp(args.origins.split(",")[0])
+    return sales, items, origin, _demo_split(sales, origin), [int(s) for s in args.seeds.split(",")]
+
+
+def _demo_split(sales, origin):
+    """The demo experiments' item split: a quarter of the products launched 60+ days before the origin get their
+    history hidden (cold start); the rest are warm."""
+    rng = np.random.default_rng(0)
+    launched = sales.groupby("item_id")["date"].min()
+    old = sorted(launched[pd.to_datetime(launched) <= origin - pd.Timedelta(days=60)].index)
+    return sorted(rng.choice(old, size=len(old) // 4, replace=False))
+
+
+def ablation(args):
+    """The image branch's gain with the pretrained backbone: image+text vs text only vs neither, 3 seeds, warm and
+    cold-start items (the same origin, hidden items and budget settings as `demo`)."""
+    sales, items, origin, hidden, seeds = _demo_inputs(args)
+    full = {"image_arch": args.arch, "image_cache_dir": str(Path(args.cache))}
+    models = {f"image+text ({args.arch})": (full, len(seeds)), "text only": (dict(full, use_image=False), len(seeds)),
+              "neither (no image, no text)": (dict(full, **PLAIN), len(seeds))}
+    only = args.models.split(",") if args.models else list(models)
+    jobs = [(n, models[n][0], str(origin.date()), s) for s in seeds for n in models if n in only]
+    _run(sales, items, [str(origin.date())], models, seeds, args.out, jobs=jobs, base={"stride": 14},
+         hide_items=hidden,
+         groups={"warm": sorted(set(items["item_id"]) - set(hidden)), "cold (history hidden)": hidden})
+
+
 def speed(args):
     import torch
     from PIL import Image
 
-    from forecasting.engine.images import ImageFeatureExtractor
+    from mlcore.images import ImageFeatureExtractor
 
     torch.set_num_threads(2)
     res = {}
@@ -213,7 +238,7 @@ def speed(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["retail", "coldstart", "m5", "demo", "speed"])
+    ap.add_argument("what", choices=["retail", "coldstart", "m5", "demo", "ablation", "speed"])
     ap.add_argument("--data", required=True)
     ap.add_argument("--out", default=None)
     ap.add_argument("--origins", default=None)
@@ -223,9 +248,11 @@ def main():
     ap.add_argument("--epochs", type=int, default=5, help="speed: epochs to time")
     ap.add_argument("--threads", type=int, default=1, help="torch / LightGBM threads (1 is best on shared cores)")
     ap.add_argument("--images", type=int, default=64, help="speed: images to time")
+    ap.add_argument("--arch", default="efficientnet_lite0", help="ablation: image backbone of the image+text model")
     args = ap.parse_args()
     default_origins = {"retail": "2011-06-01,2011-07-01,2011-08-16", "coldstart": "2011-07-01",
-                       "m5": "2015-12-11,2016-01-25,2016-03-10", "demo": "2026-10-06", "speed": ""}
+                       "m5": "2015-12-11,2016-01-25,2016-03-10", "demo": "2026-10-06", "ablation": "2026-10-06",
+                       "speed": ""}
     args.origins = args.origins or default_origins[args.what]
     args.out = args.out or f"benchmarks/out/{args.what}.json"
     logging.basicConfig(level=logging.WARNING)

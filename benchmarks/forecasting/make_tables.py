@@ -42,6 +42,20 @@ def main():
             print(table(de, MAIN, group=g))
         print("\n### Demo shop, warm items by horizon band (WAPE)\n")
         print(table(de, BANDS, group="warm"))
+    ab = load(d / "ablation.json")
+    if ab:
+        for g in ("warm", "cold (history hidden)"):
+            print(f"\n### Demo shop ablation with the pretrained backbone, {g} items\n")
+            print(table(ab, MAIN, group=g))
+    hm = json.loads((d / "hm_photos.json").read_text()) if (d / "hm_photos.json").exists() else []
+    if hm:
+        print("\n### H&M photos: what the frozen features tell (5-fold CV accuracy; majority label in brackets)\n")
+        names = ["product group", "colour", "pattern"]
+        print("| backbone | weights | " + " | ".join(names) + " | images/s (first pass) |")
+        print("|---|---|" + "---|" * (len(names) + 1))
+        for r in hm:
+            cells = " | ".join(f"{r[n + ' accuracy']:.3f} ({r[n + ' majority']:.3f})" for n in names)
+            print(f"| {r['backbone']} | {r['weights']} | {cells} | {r['images_per_s']:.1f} |")
     c = load(d / "coldstart.json")
     if c:
         for g in ("cold (history hidden)", "warm"):

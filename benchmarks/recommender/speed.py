@@ -1,4 +1,5 @@
-"""Speed of the DNN recommender: training time, batch recommendations for 10,000 users, live latency.
+"""Speed of the recommender (the DNN alone, or the served hybrid with --model hybrid): training time, batch
+recommendations for 10,000 users, live latency.
 
     nice python benchmarks/recommender/speed.py \
         --data ../shared/data/online-retail/online_retail_2010-12-01_to_2011-09-30.csv.gz --train-until 2011-08-31
@@ -28,13 +29,14 @@ def main():
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--users", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--model", default="dnn", choices=["dnn", "hybrid"])
     ap.add_argument("--out")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     inter, items = adapters.ADAPTERS[a.dataset](a.data)
     train = cut(validate_interactions(inter), a.train_until)
     t0 = time.time()
-    art = api.fit(train, items, {"epochs": a.epochs}, verbose=False)
+    art = api.fit(train, items, {"epochs": a.epochs, "model": a.model, "threads": a.threads}, verbose=False)
     fit_s = time.time() - t0
     blob = art.to_bytes()
     users = [art.user_ids[1 + k % (len(art.user_ids) - 1)] for k in range(a.users)]
@@ -59,7 +61,8 @@ def main():
         one.append(time.perf_counter() - t0)
     res = {
         "train_events": len(train), "users": len(art.user_ids) - 1, "items": len(art.item_ids) - 1,
-        "epochs": a.epochs, "fit_s": round(fit_s, 1), "fit_s_per_epoch": round(fit_s / a.epochs, 1),
+        "model": a.model, "epochs": a.epochs, "fit_s": round(fit_s, 1),
+        "fit_s_per_epoch": round(fit_s / a.epochs, 1) if a.model == "dnn" else None,
         "recommend_10000_users_s": round(batch_s, 2), "rows": len(rec),
         "live_history_top10_ms_median": round(1000 * float(np.median(lat)), 2),
         "live_history_top10_ms_p95": round(1000 * float(np.percentile(lat, 95)), 2),

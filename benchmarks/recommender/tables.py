@@ -3,11 +3,15 @@
     python benchmarks/recommender/tables.py benchmarks/out/or_baselines.json benchmarks/out/or_dnn.json
 """
 import json
+import os
 import sys
 
-KEYS = ["HR@10", "NDCG@10", "Recall@20", "MRR", "AUC", "coverage"]
-ORDER = ["popularity", "itemknn", "bpr", "adaboost", "gru", "dnn"]
-HIDE = ("n_negatives", "batch_size", "label_days", "depth", "history_len", "history_half_life_days", "dim", "lr")
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+
+from recommender.engine.backtest import describe  # noqa: E402
+from recommender.engine.evaluate import METRIC_KEYS as KEYS  # noqa: E402
+
+ORDER = ["popularity", "itemknn", "bpr", "adaboost", "gru", "dnn", "tifu", "hybrid"]
 
 
 def main(paths):
@@ -30,9 +34,12 @@ def main(paths):
         print("|---|---|---|" + "---|" * len(KEYS) + "---|")
         best = max(r["NDCG@10"] for r in sel)
         for r in sel:
-            params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if k not in HIDE)
+            params = describe(r["model"], r["params"])
             cells = []
             for k in KEYS:
+                if k not in r:  # results written before the metric existed
+                    cells.append("–")
+                    continue
                 c = f"{r[k]:.4f}" + (f" ± {r[k + '_sd']:.4f}" if r["n_seeds"] > 1 else "")
                 cells.append(f"**{c}**" if k == "NDCG@10" and r[k] == best else c)
             print(f"| {r['model']} | {params} | {r['val_NDCG@10']:.4f} | " + " | ".join(cells) + f" | {r['fit_s']:.0f} |")

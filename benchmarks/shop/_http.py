@@ -9,10 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from benchmarks.shop._common import ROOT, pct
 
@@ -49,6 +51,20 @@ class Gunicorn:
                 time.sleep(0.3)
         raise SystemExit("gunicorn did not become ready")
 
+    def worker_rss_mb(self) -> list[float]:
+        """Resident memory of each worker process (the children of the gunicorn master), in MB."""
+        out = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            children = (task / "children").read_text().split() if (task / "children").exists() else []
+            for pid in children:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+                out.append(kb / 1024)
+        return out
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # our own process group (start_new_session)
@@ -66,8 +82,8 @@ class Gunicorn:
         self.stop()
 
 
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as r:
+def fetch(url: str, headers: dict | None = None) -> bytes:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
         if r.status != 200:
             raise SystemExit(f"{url}: HTTP {r.status}")
         return r.read()
@@ -92,10 +108,46 @@ def _ms(text: str) -> float:
     return value * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def load(url: str, seconds: float, connections: int, threads: int = 2) -> Result:
+# wrk script for a list of paths: each thread walks the list from its own offset, one path per request.
+PATHS_LUA = """
+local paths = {}
+local counter = 0
+local next_id = 0
+setup = function(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+end
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  counter = math.floor((id or 0) * #paths / tonumber(args[2] or 1))
+end
+request = function()
+  counter = counter % #paths + 1
+  return wrk.format("GET", paths[counter])
+end
+"""
+
+
+def load(url: str, seconds: float, connections: int, threads: int = 2, headers: dict | None = None,
+         paths: list[str] | None = None) -> Result:
+    """Closed-loop load on one URL; ``headers`` (e.g. a Cookie) are sent with every request. With ``paths``, the
+    requests walk that list of paths (on the host of ``url``) in order, each client thread from its own offset."""
     if tool() == "wrk":
+        extra = [a for k, v in (headers or {}).items() for a in ("-H", f"{k}: {v}")]
+        script = []
+        if paths:
+            folder = tempfile.mkdtemp(prefix="wrk-paths-")
+            with open(os.path.join(folder, "paths.txt"), "w") as f:
+                f.write("\n".join(paths) + "\n")
+            with open(os.path.join(folder, "paths.lua"), "w") as f:
+                f.write(PATHS_LUA)
+            script = ["-s", os.path.join(folder, "paths.lua")]
         out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s", "--latency",
-                              "--timeout", "10s", url], capture_output=True, text=True, timeout=seconds + 30)
+                              "--timeout", "10s", *extra, *script, url,
+                              *(["--", os.path.join(folder, "paths.txt"), str(threads)] if paths else [])],
+                             capture_output=True, text=True, timeout=seconds + 30)
+        if paths:
+            shutil.rmtree(folder, ignore_errors=True)
         text = out.stdout
         if out.returncode != 0 or "Requests/sec" not in text:
             raise SystemExit(f"wrk failed: {out.stdout}{out.stderr}")
@@ -104,25 +156,29 @@ def load(url: str, seconds: float, connections: int, threads: int = 2) -> Result
         errors += sum(int(x) for x in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
         return Result(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)), _ms(lat["50"]),
                       _ms(lat["99"]), int(re.search(r"(\d+) requests in", text).group(1)), errors)
-    return _python_load(url, seconds, connections)
+    return _python_load(url, seconds, connections, headers, paths)
 
 
-def _python_load(url: str, seconds: float, connections: int) -> Result:
+def _python_load(url: str, seconds: float, connections: int, headers: dict | None = None,
+                 paths: list[str] | None = None) -> Result:
     """Closed loop: `connections` threads, each one keep-alive connection, for `seconds`."""
     m = re.match(r"http://([^/:]+):(\d+)(/.*)$", url)
     host, port, path = m.group(1), int(m.group(2)), m.group(3)
+    paths = paths or [path]
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
-    def client():
+    def client(k):
         conn = http.client.HTTPConnection(host, port, timeout=10)
         mine = []
+        i = k * len(paths) // max(1, connections)
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
+            i = (i + 1) % len(paths)
             try:
-                conn.request("GET", path)
+                conn.request("GET", paths[i], headers=headers or {})
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status != 200:
@@ -139,7 +195,7 @@ def _python_load(url: str, seconds: float, connections: int) -> Result:
             latencies.extend(mine)
 
     t0 = time.perf_counter()
-    workers = [threading.Thread(target=client) for _ in range(connections)]
+    workers = [threading.Thread(target=client, args=(k,)) for k in range(connections)]
     for w in workers:
         w.start()
     for w in workers:

@@ -1,22 +1,36 @@
 #!/usr/bin/env python
 """Storefront pages under load: requests/s and p50/p99 latency, against the framework's ceiling.
 
-Seeds a PostgreSQL database with the demo shop (manage.py seed_demo; --small for a quicker one), starts
-gunicorn (sync workers) on 127.0.0.1 with benchmarks.shop.bench_settings, and drives it with Debian's `wrk` if
-installed (apt-get install -y wrk), else a Python keep-alive client (the output says which). Pages: home,
-a top-level category, a product, a search. For each page, /__bare__/<page> returns the exact bytes of that
-page pre-rendered (same middleware and gunicorn, no queries, no templates); page/bare is the shop's own cost.
+Seeds a PostgreSQL database with the demo shop (manage.py seed_demo; --small for a quicker one, --products etc.
+for a bigger one), starts gunicorn (sync workers) on 127.0.0.1 with benchmarks.shop.bench_settings, and drives it
+with Debian's `wrk` if installed (apt-get install -y wrk), else a Python keep-alive client (the output says
+which). Pages: home, a top-level category, a product, a search (first-time visitors: no cookies), and the cart
+of a visitor with three products in it (their session, visitor and CSRF cookies). For each page,
+/__bare__/<page> returns the exact bytes of that page pre-rendered (same middleware and gunicorn, no queries, no
+templates); page/bare is the shop's own cost. The queries column counts one request in-process, as the first
+request after the caches are emptied and as the next one.
 
-Events are logged as in production (SHOP_EVENT_LOG=buffer, Redis db --redis-url; only the shop:events key of
-that db is deleted afterwards). Each page runs --duration seconds (10).
+The mixed run (--mixed-urls paths, drawn once with --mixed-seed) spreads the load over the whole catalog: 40 %
+product pages over all active products, 30 % category pages (any category, any sort, page 1 most often and up to
+the last page), 20 % home, 10 % searches for catalog words. "cold" is a fresh gunicorn with the shared cache
+emptied; "warm" runs the same list again after every distinct path was fetched once. Its bare figure walks the
+bare pages in the same proportions.
 
-    nice python benchmarks/shop/bench_pages.py            # seed (once) + run, about 2 min + seeding
+Events are logged as in production (SHOP_EVENT_LOG=buffer, Redis db --redis-url, which also holds the cache;
+it is emptied before the cold mixed run and the shop:events key is deleted at the end). Each measurement runs
+--duration seconds (10). Worker memory is the resident size of the gunicorn workers after the runs.
+
+    nice python benchmarks/shop/bench_pages.py            # seed (once) + run, about 4 min + seeding
     nice python benchmarks/shop/bench_pages.py --small    # 60 products, 300 customers, 180 days
+    nice python benchmarks/shop/bench_pages.py --database-url postgres://postgres@127.0.0.1:5432/shop_bench_10k \
+        --products 10000 --customers 20000                 # the 10,000-product catalog (seeding: about an hour)
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -43,7 +57,11 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     p.add_argument("--connections", type=int, default=8, help="concurrent client connections")
     p.add_argument("--duration", type=float, default=10, help="seconds per page")
-    p.add_argument("--pages", default="home,category,product,search", help="comma-separated subset")
+    p.add_argument("--pages", default="home,category,product,search,cart", help="comma-separated subset")
+    p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed run")
+    p.add_argument("--mixed-urls", type=int, default=20000, help="paths in the mixed run's list")
+    p.add_argument("--mixed-seed", type=int, default=0)
+    p.add_argument("--warm-threads", type=int, default=4, help="clients of the mixed run's warm-up pass")
     args = p.parse_args(argv)
     if args.small:
         args.products, args.customers, args.days = 60, 300, 180
@@ -77,20 +95,144 @@ def page_paths() -> dict[str, str]:
     return {"home": "/", "category": f"/c/{top.slug}/", "product": f"/p/{prod.slug}/", "search": f"/search/?q={word}"}
 
 
-def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path, bare: bool = True):
-    rows = []
+def cart_visitor() -> dict[str, str]:
+    """Cookies of a visitor whose cart holds three products (a session in the database, as a real one)."""
+    from django.conf import settings
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.crypto import get_random_string
+
+    from shop import cart as carts
+    from shop.models import Cart, CartLine, Product
+
+    cart = Cart.objects.create()
+    picked = (Product.objects.filter(is_active=True, stock__gt=5).order_by("-popularity", "pk")
+              .prefetch_related("variants")[:3])
+    for prod in picked:
+        variant = next((v for v in prod.variants.all() if v.is_active and v.stock > 0), None)
+        CartLine.objects.create(cart=cart, product=prod, variant=variant, quantity=1)
+    session = SessionStore()
+    session[carts.SESSION_KEY] = cart.pk
+    session.save()
+    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}; vid={get_random_string(32)}; "
+                      f"{settings.CSRF_COOKIE_NAME}={get_random_string(32)}"}
+
+
+def mixed_paths(n: int, seed: int) -> list[str]:
+    """`n` paths over the whole catalog: 40 % products, 30 % category pages (sorts, page numbers), 20 % home,
+    10 % searches for catalog words (deterministic for a seed)."""
+    from django.conf import settings
+
+    from shop import catalog, search
+    from shop.models import Product
+
+    rng = random.Random(seed)
+    products = list(Product.objects.filter(is_active=True).order_by("pk").values_list("slug", flat=True))
+    tree = catalog.CategoryTree()
+    counts = {}
+    for cat in tree.by_id.values():
+        n_products = Product.objects.filter(is_active=True, category_id__in=tree.descendant_ids(cat)).count()
+        counts[cat.slug] = max(1, math.ceil(n_products / settings.SHOP_PAGE_SIZE))
+    slugs = sorted(counts)
+    words = sorted(search.vocabulary())
+    sorts = list(catalog.SORTS)
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.4:
+            out.append(f"/p/{rng.choice(products)}/")
+        elif r < 0.7:
+            slug = rng.choice(slugs)
+            page = min(counts[slug], 1 + int(rng.expovariate(0.5)))  # page 1 most often, then 2, 3...
+            query = "&".join(x for x in (f"sort={rng.choice(sorts)}", f"page={page}" if page > 1 else "") if x)
+            out.append(f"/c/{slug}/?{query}")
+        elif r < 0.9:
+            out.append("/")
+        else:
+            out.append(f"/search/?q={rng.choice(words)}")
+    return out
+
+
+def _kind(path: str) -> str:
+    return {"p": "product", "c": "category", "search": "search"}.get(path.split("/")[1], "home")
+
+
+def count_queries(pages: dict[str, str], headers: dict[str, dict]) -> dict[str, tuple[int, int]]:
+    """Queries of one request of each page in this process: right after the caches are emptied, and the next."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    out = {}
     for name, path in pages.items():
-        body = _http.fetch(server.base + path)
+        client = Client(**{f"HTTP_{k.upper()}": v for k, v in headers.get(name, {}).items()})
+        _clear_caches(cache)
+        counts = []
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(path).status_code == 200, path
+            counts.append(len(ctx))
+        out[name] = tuple(counts)
+    return out
+
+
+def _clear_caches(cache) -> None:
+    """The shared cache and this process's own (where the shop has them)."""
+    cache.clear()
+    try:
+        from shop import pagecache
+    except ImportError:
+        return
+    pagecache.clear_local()
+
+
+def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path, bare: bool = True,
+            headers: dict[str, dict] | None = None):
+    rows = []
+    headers = headers or {}
+    for name, path in pages.items():
+        h = headers.get(name)
+        body = _http.fetch(server.base + path, h)
         (bare_dir / f"{name}.html").write_bytes(body)
         for _ in range(20):  # warm: connections, template cache, Postgres buffers
-            _http.fetch(server.base + path)
-        real = _http.load(server.base + path, args.duration, args.connections)
+            _http.fetch(server.base + path, h)
+        real = _http.load(server.base + path, args.duration, args.connections, headers=h)
         ceiling = None
         if bare:
             assert _http.fetch(server.base + f"/__bare__/{name}") == body
             ceiling = _http.load(server.base + f"/__bare__/{name}", args.duration, args.connections)
         rows.append((name, path, len(body), real, ceiling))
     return rows
+
+
+def mixed(env: dict, args, bare_dir: Path) -> tuple[list, dict]:
+    """The mixed run: cold (fresh workers, empty cache), then warm (after one pass over every distinct path)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.core.cache import cache
+
+    paths = mixed_paths(args.mixed_urls, args.mixed_seed)
+    distinct = sorted(set(paths))
+    kinds = {k: sum(1 for p in paths if _kind(p) == k) for k in ("product", "category", "home", "search")}
+    info = {"paths": len(paths), "distinct": len(distinct), "kinds": kinds}
+    _clear_caches(cache)
+    rows = []
+    with _http.Gunicorn(env, workers=args.workers) as server:
+        _http.fetch(server.base + "/healthz")
+        rows.append(("mixed cold", _http.load(server.base + "/", args.duration, args.connections, paths=paths)))
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(args.warm_threads) as pool:
+            sizes = list(pool.map(lambda p: len(_http.fetch(server.base + p)), distinct))
+        info["warm_s"] = time.perf_counter() - t0
+        info["mean_bytes"] = sum(sizes) / len(sizes)
+        rows.append(("mixed warm", _http.load(server.base + "/", args.duration, args.connections, paths=paths)))
+        bare_paths = [f"/__bare__/{_kind(p)}" for p in paths]
+        missing = {p for p in bare_paths if not (bare_dir / f"{p.rsplit('/', 1)[1]}.html").exists()}
+        if not missing:
+            rows.append(("bare mix", _http.load(server.base + "/", args.duration, args.connections,
+                                                 paths=bare_paths)))
+        info["rss"] = server.worker_rss_mb()
+    return rows, info
 
 
 def main(argv=None) -> None:
@@ -102,22 +244,46 @@ def main(argv=None) -> None:
     apply_env(env)
     os.environ["REDIS_URL"] = args.redis_url
     setup_django(migrate=False)
-    pages = {k: v for k, v in page_paths().items() if k in args.pages.split(",")}
+    wanted = args.pages.split(",")
+    pages = {k: v for k, v in {**page_paths(), "cart": "/cart/"}.items() if k in wanted}
+    headers = {"cart": cart_visitor()} if "cart" in pages else {}
+    from shop.models import Product
+
     print(f"load generator: {_http.tool()} ({args.connections} connections"
-          f"{', 2 threads' if _http.tool() == 'wrk' else ''}), {args.duration:.0f} s per URL; "
-          f"gunicorn {args.workers} sync workers; SHOP_EVENT_LOG={args.event_log}; cores: {os.cpu_count()}")
+          f"{', 2 threads' if _http.tool() == 'wrk' else ''}), {args.duration:.0f} s per measurement; "
+          f"gunicorn {args.workers} sync workers; SHOP_EVENT_LOG={args.event_log}; cores: {os.cpu_count()}; "
+          f"{Product.objects.filter(is_active=True).count()} active products; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    queries = count_queries(pages, headers)
     with _http.Gunicorn(env, workers=args.workers) as server:
-        rows = measure(server, pages, args, bare_dir)
+        rows = measure(server, pages, args, bare_dir, headers=headers)
+        rss = server.worker_rss_mb()
+    mixed_rows, info = mixed(env, args, bare_dir) if args.mixed else ([], {})
     import redis
 
     redis.Redis.from_url(args.redis_url).delete("shop:events")
     print(f"\n{'page':<9} {'path':<34} {'bytes':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | "
-          f"{'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'page/bare':>9}")
+          f"{'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'page/bare':>9} {'queries':>8}")
     for name, path, size, real, bare in rows:
         print(f"{name:<9} {path:<34} {size:>7} {real.rps:>7.1f} {real.p50_ms:>7.1f} {real.p99_ms:>7.1f} | "
-              f"{bare.rps:>10.1f} {bare.p50_ms:>7.1f} {bare.p99_ms:>7.1f} | {real.rps / bare.rps:>9.2f}"
+              f"{bare.rps:>10.1f} {bare.p50_ms:>7.1f} {bare.p99_ms:>7.1f} | {real.rps / bare.rps:>9.2f} "
+              f"{'%d/%d' % queries[name]:>8}"
               + (f"  errors {real.errors}/{bare.errors}" if real.errors or bare.errors else ""))
-    print("page/bare = page req/s divided by bare req/s (1.00 = the page costs no more than the framework)")
+    print("page/bare = page req/s divided by bare req/s (1.00 = the page costs no more than the framework); "
+          "queries = first request after emptying the caches / the next one")
+    print(f"worker memory after the page runs: {', '.join(f'{m:.0f}' for m in rss)} MB")
+    if mixed_rows:
+        bare_mix = dict(mixed_rows).get("bare mix")
+        print(f"\nmixed run: {info['paths']} paths ({info['distinct']} distinct; "
+              + ", ".join(f"{v} {k}" for k, v in info["kinds"].items())
+              + f"), mean page {info['mean_bytes'] / 1000:.1f} kB; warm-up pass over the distinct paths "
+                f"{info['warm_s']:.0f} s")
+        print(f"{'run':<11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'/bare':>6}")
+        for name, res in mixed_rows:
+            print(f"{name:<11} {res.rps:>7.1f} {res.p50_ms:>7.1f} {res.p99_ms:>7.1f} | "
+                  f"{res.rps / bare_mix.rps if bare_mix else float('nan'):>6.2f}"
+                  + (f"  errors {res.errors}" if res.errors else ""))
+        print(f"worker memory after the mixed runs: {', '.join(f'{m:.0f}' for m in info['rss'])} MB")
 
 
 if __name__ == "__main__":

@@ -95,7 +95,7 @@ def run_origin(sales, items, origin, horizon, models, seeds=(0,), base_config=No
                         ph.units, ph.price, ph.first_day, ph.dates, cats)
                 else:
                     cfg = api.make_config(base_config, **(overrides or {}), horizon=horizon, seed=seed)
-                    art = api.fit(hist, items, cfg, until=origin, progress=progress)
+                    art = api.fit(hist, items, cfg, progress=progress, train_until=origin)
                     t1 = time.time()
                     p = api.predict(art, hist, items, as_of=origin, horizon=horizon)
                     pred_s = time.time() - t1

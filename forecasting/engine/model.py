@@ -97,25 +97,25 @@ class ForecastNet(nn.Module):
     def __init__(self, cfg: dict, vocab_size: int, n_categories: int, n_dyn: int, n_cal: int, img_channels: int):
         super().__init__()
         self.cfg = cfg
-        d = cfg["fusion_width"]
-        self.use_text = cfg["use_text"]
-        self.use_image = cfg["use_image"]
+        d = cfg.fusion_width
+        self.use_text = cfg.use_text
+        self.use_image = cfg.use_image
         self.multimodal = self.use_text or self.use_image
-        fused = cfg["fused_dim"] if self.multimodal else 0
+        fused = cfg.fused_dim if self.multimodal else 0
         if self.multimodal:
-            self.text = TextEncoder(vocab_size, cfg["word_dim"], d)
+            self.text = TextEncoder(vocab_size, cfg.word_dim, d)
             self.img_proj = nn.Linear(img_channels, d)
             self.img_norm = nn.LayerNorm(d)
             self.no_image = nn.Parameter(torch.randn(d) * 0.1)
             self.no_text = nn.Parameter(torch.randn(d) * 0.1)
-            self.fusion = (BiAttentionFusion if cfg["fusion"] == "attention" else ConcatFusion)(d, fused)
-        cat_dim = cfg["category_dim"]
+            self.fusion = (BiAttentionFusion if cfg.fusion == "attention" else ConcatFusion)(d, fused)
+        cat_dim = cfg.category_dim
         self.cat_emb = nn.Embedding(max(1, n_categories), cat_dim)
         self.static_dim = fused + cat_dim + 2
-        H = cfg["hidden"]
-        kind = cfg["temporal"]
+        H = cfg.hidden
+        kind = cfg.temporal
         in_dim = n_dyn + self.static_dim
-        self.dropout = nn.Dropout(cfg["dropout"])
+        self.dropout = nn.Dropout(cfg.dropout)
         if kind in ("lstm", "bilstm"):
             self.rnn = nn.LSTM(in_dim, H, batch_first=True, bidirectional=(kind == "bilstm"))
             ctx = H * (2 if kind == "bilstm" else 1)
@@ -123,19 +123,19 @@ class ForecastNet(nn.Module):
             self.rnn = nn.GRU(in_dim, H, batch_first=True)
             ctx = H
         elif kind == "transformer":
-            dm = cfg["transformer_dim"]
+            dm = cfg.transformer_dim
             self.inp = nn.Linear(in_dim, dm)
-            self.pos = nn.Parameter(torch.randn(cfg["window"], dm) * 0.02)
-            layer = nn.TransformerEncoderLayer(dm, cfg["transformer_heads"], 2 * dm, cfg["dropout"], batch_first=True)
-            self.rnn = nn.TransformerEncoder(layer, cfg["transformer_layers"])
+            self.pos = nn.Parameter(torch.randn(cfg.window, dm) * 0.02)
+            layer = nn.TransformerEncoderLayer(dm, cfg.transformer_heads, 2 * dm, cfg.dropout, batch_first=True)
+            self.rnn = nn.TransformerEncoder(layer, cfg.transformer_layers)
             ctx = dm
         else:
             raise ValueError(f"unknown temporal model {kind!r}")
         self.kind = kind
-        hz = cfg["horizon"]
+        hz = cfg.horizon
         self.h_emb = nn.Embedding(hz, 8)
-        self.head = nn.Sequential(nn.Linear(ctx + self.static_dim + n_cal + 8, cfg["head_hidden"]), nn.ReLU(),
-                                  nn.Dropout(cfg["dropout"]), nn.Linear(cfg["head_hidden"], 3))
+        self.head = nn.Sequential(nn.Linear(ctx + self.static_dim + n_cal + 8, cfg.head_hidden), nn.ReLU(),
+                                  nn.Dropout(cfg.dropout), nn.Linear(cfg.head_hidden, 3))
 
     def product_vector(self, tokens, regions, has_image, return_weights=False):
         t, tmask = self.text(tokens)

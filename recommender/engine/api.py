@@ -1,48 +1,45 @@
 """The Python API the Django side calls. DataFrames in and out, in the documented CSV formats (see ``data.py``).
 
-    art = fit(interactions, items, {"epochs": 10}, progress=lambda epoch, losses: ...)
+    art = fit(interactions, items, {"epochs": 10}, progress=lambda epoch, metrics: ..., train_until="2024-03-31")
     blob = art.to_bytes();  art = Artifact.from_bytes(blob)
+    predict(art, ["u1", "u2"], k=10)                          # = recommend(...)
     recommend(art, ["u1", "u2"], k=10, exclude={"u1": ["sku9"]}, available_items=in_stock_ids)
     recommend_for_history(art, ["sku1", "sku7"], k=10)        # anonymous session / new user, computed live
     similar(art, ["sku1"], k=10)                               # "customers also bought"
 """
 from __future__ import annotations
 
-import io
+import sys
 from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 import torch
 
+from mlcore import artifact as _bytes
+from mlcore.progress import as_progress
+
 from .config import Config
 from .data import Encoded, encode, validate_interactions, validate_items
 from .dnn import DNNModel, pick_device
+from .hybrid import HybridModel
 from .errors import ArtifactError, RecommenderInputError
 from .features import ItemContent, build_content
 from .sequences import DAY
 
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2  # 2: optional "hybrid" state (the served model); version 1 artifacts (DNN only) still load
+READABLE_VERSIONS = (1, 2)
 _MAGIC = "recommender.engine.artifact"
 
 
-def _to_torch(obj):
-    if isinstance(obj, np.ndarray):
-        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(obj))}
+def _interned(obj):
+    """Equal strings as one object, so that a loaded artifact pickles to exactly the bytes it was read from."""
+    if isinstance(obj, str):
+        return sys.intern(obj)
     if isinstance(obj, dict):
-        return {k: _to_torch(v) for k, v in obj.items()}
+        return {_interned(k): _interned(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_to_torch(v) for v in obj]
-    return obj
-
-
-def _from_torch(obj):
-    if isinstance(obj, dict):
-        if set(obj) == {"__ndarray__"}:
-            return obj["__ndarray__"].numpy()
-        return {k: _from_torch(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_from_torch(v) for v in obj]
+        return [_interned(v) for v in obj]
     return obj
 
 
@@ -50,7 +47,8 @@ class Artifact:
     """A trained recommender: config, id maps, item content, network weights and training histories."""
 
     def __init__(self, cfg: Config, item_ids: list, user_ids: list, catalog: np.ndarray, content: ItemContent,
-                 model: DNNModel, popularity: np.ndarray, trained_until: str):
+                 model: DNNModel, popularity: np.ndarray, trained_until: str, train_until: str | None = None,
+                 hybrid: HybridModel | None = None):
         self.config = cfg
         self.item_ids = item_ids
         self.user_ids = user_ids
@@ -60,7 +58,9 @@ class Artifact:
         self.content = content
         self.model = model
         self.popularity = popularity  # recent popularity per item
-        self.trained_until = trained_until
+        self.trained_until = trained_until  # timestamp of the last event learned from
+        self.train_until = train_until or str(trained_until)[:10]  # YYYY-MM-DD: the cutoff day (both engines)
+        self.hybrid = hybrid  # the served model when config.model == "hybrid" (its DNN is ``model``)
         seq = model.seq
         bought = seq.e == 2
         self._bought_u, self._bought_i = seq.u[bought], seq.i[bought]
@@ -75,33 +75,26 @@ class Artifact:
 
     def to_bytes(self) -> bytes:
         state = {
-            "magic": _MAGIC, "version": ARTIFACT_VERSION, "config": self.config.to_dict(),
-            "item_ids": list(self.item_ids), "user_ids": list(self.user_ids), "catalog": self.catalog,
-            "content": self.content.to_state(), "model": self.model.state(), "popularity": self.popularity,
-            "trained_until": self.trained_until,
+            "config": self.config.to_dict(), "item_ids": list(self.item_ids), "user_ids": list(self.user_ids),
+            "catalog": self.catalog, "content": self.content.to_state(), "model": self.model.state(),
+            "popularity": self.popularity, "trained_until": self.trained_until, "train_until": self.train_until,
         }
-        buf = io.BytesIO()
-        torch.save(_to_torch(state), buf)
-        return buf.getvalue()
+        if self.hybrid is not None:
+            state["hybrid"] = self.hybrid.state()
+        return _bytes.to_bytes(_interned(state), magic=_MAGIC, version=ARTIFACT_VERSION)
 
     @classmethod
     def from_bytes(cls, blob: bytes, device: str | None = None) -> "Artifact":
-        try:
-            state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not an artifact"
-            raise ArtifactError(f"not a recommender artifact ({type(exc).__name__}: {str(exc)[:120]})") from None
-        if not isinstance(state, dict) or state.get("magic") != _MAGIC:
-            raise ArtifactError("not a recommender artifact (magic marker missing)")
-        if state.get("version") != ARTIFACT_VERSION:
-            raise ArtifactError(f"artifact version {state.get('version')} is not supported (need {ARTIFACT_VERSION})")
-        state = _from_torch(state)
-        cfg = Config.from_dict(state["config"])
+        _, state = _bytes.from_bytes(blob, magic=_MAGIC, versions=READABLE_VERSIONS, error=ArtifactError,
+                                     what="recommender artifact")
+        cfg = Config.from_dict({**state["config"], "model": "hybrid" if "hybrid" in state else "dnn"})
         if device:
             cfg.device = device
         content = ItemContent.from_state(state["content"])
         model = DNNModel.from_state(cfg, state["model"], content)
+        hybrid = HybridModel.from_state(cfg, state["hybrid"], model) if "hybrid" in state else None
         return cls(cfg, state["item_ids"], state["user_ids"], state["catalog"], content, model,
-                   state["popularity"], state["trained_until"])
+                   state["popularity"], state["trained_until"], state.get("train_until"), hybrid)
 
     def save(self, path) -> None:
         with open(path, "wb") as fh:
@@ -132,19 +125,35 @@ def recent_popularity(enc: Encoded, event_weights: dict, days: float) -> np.ndar
 
 def fit(interactions: pd.DataFrame, items: pd.DataFrame | None = None, config: dict | Config | None = None,
         progress: Callable[[int, dict], None] | None = None, image_features: dict | None = None,
-        verbose: bool | None = None) -> Artifact:
-    """Train the DNN on the given interactions (all of them: cut them before calling, or use ``fit_until``).
+        verbose: bool | None = None, train_until=None) -> Artifact:
+    """Train the served model on the interactions up to the end of the ``train_until`` day (default: all of
+    them): ``config["model"]`` "hybrid" (default; TIFU-KNN, the DNN and item-kNN re-ranked by LightGBM, see
+    ``hybrid.py``) or "dnn" (the DNN alone).
 
-    ``progress(epoch, {"loss": ..., "seconds": ...})`` is called after every epoch. ``image_features`` maps
-    item_id -> vector (optional). Raises :class:`RecommenderInputError` on malformed input.
+    ``progress(epoch, {"epochs", "train_loss", "seconds", "loss"})`` is called after every DNN epoch. The hybrid
+    fits its DNN ``ranker.windows + 1`` times: its ``epoch`` counts the epochs of all of them, ``epochs`` is their
+    total and ``stage`` says which fit ("window 1/3", ..., "final"). ``image_features`` maps item_id -> vector
+    (optional). Raises :class:`RecommenderInputError` on malformed input.
     """
+    from .data import cut
+
     cfg = Config.from_dict(config)
+    progress = as_progress(progress)
     inter = validate_interactions(interactions)
+    if train_until is not None:
+        inter = cut(inter, train_until)
+        if len(inter) == 0:
+            raise RecommenderInputError(f"no interactions on or before --train-until {train_until}")
     items_v = validate_items(items)
     enc = encode(inter, items_v)
     content = build_content(enc.item_ids, items_v, n_price_bands=cfg.n_price_bands, max_vocab=cfg.max_vocab,
                             max_tokens=cfg.max_tokens, image_features=image_features)
-    model = DNNModel(cfg).fit(enc, content, progress=progress, verbose=verbose)
+    hybrid = None
+    if cfg.model == "hybrid":
+        hybrid = HybridModel(cfg, cfg.tifu, cfg.ranker).fit(enc, content, progress=progress)
+        model = hybrid.dnn
+    else:
+        model = DNNModel(cfg).fit(enc, content, progress=progress, verbose=verbose)
     catalog = np.zeros(enc.n_items, bool)
     if len(items_v):
         catalog[[enc.item_index[x] for x in items_v["item_id"]]] = True
@@ -152,18 +161,13 @@ def fit(interactions: pd.DataFrame, items: pd.DataFrame | None = None, config: d
         catalog[1:] = True
     pop = recent_popularity(enc, cfg.event_weights, cfg.popular_days)
     until = str(inter["timestamp"].max())
-    return Artifact(cfg, enc.item_ids, enc.user_ids, catalog, content, model, pop, until)
+    cutoff = None if train_until is None else str(pd.Timestamp(train_until).date())
+    return Artifact(cfg, enc.item_ids, enc.user_ids, catalog, content, model, pop, until, cutoff, hybrid)
 
 
 def fit_until(interactions, items, train_until, config=None, progress=None, **kw) -> Artifact:
-    """Validate, keep only events up to ``train_until`` (a date means the whole day), then fit."""
-    from .data import cut
-
-    inter = validate_interactions(interactions)
-    train = cut(inter, train_until)
-    if len(train) == 0:
-        raise RecommenderInputError(f"no interactions on or before --train-until {train_until}")
-    return fit(train, items, config, progress, **kw)
+    """``fit(..., train_until=train_until)`` (the older name): a date means the whole day is training data."""
+    return fit(interactions, items, config, progress, train_until=train_until, **kw)
 
 
 def _allowed_mask(art: Artifact, available_items: Iterable | None) -> np.ndarray:
@@ -222,7 +226,10 @@ def recommend(art: Artifact, user_ids: Iterable | None = None, k: int = 10, excl
         known = uidx > 0
         scores = np.tile(np.log(art.popularity + 1e-12), (len(batch), 1)).astype(np.float32)
         if known.any():
-            scores[known] = art.model.score_users(uidx[known])
+            if art.hybrid is not None:
+                scores[known] = art.hybrid.score_users(uidx[known], allowed)
+            else:
+                scores[known] = art.model.score_users(uidx[known])
         scores[:, ~allowed] = -np.inf
         for r, (u, ui) in enumerate(zip(batch, uidx)):
             ex = [art.item_index[x] for x in map(str, _exclusions(exclude, u)) if x in art.item_index]
@@ -253,7 +260,8 @@ def recommend_for_history(art: Artifact, item_ids_seen: Iterable, k: int = 10, e
     seen = [art.item_index[x] for x in map(str, item_ids_seen) if x in art.item_index]
     allowed = _allowed_mask(art, available_items)
     if seen:
-        scores = art.model.score_sessions([seen], event).astype(np.float32)
+        scorer = art.hybrid if art.hybrid is not None else art.model
+        scores = scorer.score_sessions([seen], event).astype(np.float32)
     else:
         scores = np.log(art.popularity + 1e-12)[None, :].astype(np.float32)
         if context_category is not None and context_category in art.content.categories:
@@ -275,13 +283,18 @@ def recommend_for_history(art: Artifact, item_ids_seen: Iterable, k: int = 10, e
 
 def similar(art: Artifact, item_ids: Iterable | None = None, k: int = 10,
             available_items: Iterable | None = None) -> pd.DataFrame:
-    """"Customers also bought": ``item_id,rank,similar_item_id,score`` (cosine of the DNN item vectors, which
-    are learned from co-occurrence and, for new items, content alone). Default: every catalog item."""
+    """"Customers also bought": ``item_id,rank,similar_item_id,score``. Default: every catalog item.
+
+    With the hybrid model, items bought by the same customers come first, by the cosine of their co-purchase
+    columns (``score`` = 1 + that cosine, in (1, 2]); the rest of the list (and the whole list of an item nobody
+    bought yet) follows by the cosine of the DNN item vectors (``score`` in [-1, 1]), which for new items comes
+    from their content alone (category, price band, words, photo). The DNN alone: the cosine of its vectors."""
     if k <= 0:
         raise RecommenderInputError(f"k must be a positive integer, got {k}")
     allowed = _allowed_mask(art, available_items)
     vec = art.model.item_embeddings()
     vec = vec / np.maximum(np.linalg.norm(vec, axis=1, keepdims=True), 1e-9)
+    co = art.hybrid.co_purchase() if art.hybrid is not None else None
     if item_ids is None:
         item_ids = [x for j, x in enumerate(art.item_ids) if art.catalog[j]]
     rows = []
@@ -290,6 +303,9 @@ def similar(art: Artifact, item_ids: Iterable | None = None, k: int = 10,
         if j is None or j == 0:
             continue
         s = vec @ vec[j]
+        if co is not None:
+            a, b = co.indptr[j], co.indptr[j + 1]
+            s[co.indices[a:b]] = 1.0 + co.data[a:b]
         s[~allowed] = -np.inf
         s[j] = -np.inf
         kk = min(k, int(np.isfinite(s).sum()))
@@ -297,6 +313,11 @@ def similar(art: Artifact, item_ids: Iterable | None = None, k: int = 10,
         top = top[np.argsort(-s[top], kind="stable")]
         rows += [(iid, r, art.item_ids[t], float(s[t])) for r, t in enumerate(top, 1)]
     return pd.DataFrame(rows, columns=["item_id", "rank", "similar_item_id", "score"])
+
+
+def predict(art: Artifact, user_ids: Iterable | None = None, k: int = 10, **kw) -> pd.DataFrame:
+    """The engines' common name for serving: ``recommend(art, user_ids, k, ...)``."""
+    return recommend(art, user_ids, k, **kw)
 
 
 def device_in_use() -> str:

@@ -22,13 +22,16 @@ import torch
 from . import adapters
 from .data import validate_interactions, validate_items
 from .errors import RecommenderInputError
-from .evaluate import prepare, tune_and_test
+from .evaluate import METRIC_KEYS, prepare, tune_and_test
+from .search import tune_and_test_hybrid, tune_and_test_tifu, tune_tifu
 
 MIN = 1 / (24 * 60)
 
 DATASETS = {
     "online_retail": dict(mode="user", target=("purchase",), val="2011-08-01", test="2011-09-01", end="2011-10-01",
-                          label_days=30.0, pop_days=[7, 30, 90, 0]),
+                          label_days=30.0, pop_days=[7, 30, 90, 0],
+                          # the DNN's own validation choices (RESULTS.md), used by the hybrid when --models has no dnn
+                          hybrid_dnn={True: {"epochs": 1}, False: {"epochs": 2}}),
     "taobao": dict(mode="user", target=("view", "cart", "purchase"), val="2017-11-26 02:30:00",
                    test="2017-11-26 02:50:00", end="2017-11-26 03:10:12", label_days=20 * MIN,
                    pop_days=[10 * MIN, 30 * MIN, 0], max_users=3000),
@@ -52,6 +55,8 @@ def grids(ds: dict, quick: bool, dnn_epochs: int, n_items: int, dnn_repeat=(True
         "gru": [{"dim": 64, "epochs": 6 if not quick else 2, "lr": 3e-3, "n_negatives": 512}],
         "dnn": [{"epochs": dnn_epochs if not quick else 2, "n_negatives": 1024, "history_len": 100,
                  "history_half_life_days": 365.0, "repeat": rep} for rep in dnn_repeat],
+        "tifu": [],  # coordinate ascent, search.tune_tifu
+        "hybrid": [],  # coordinate ascent over the re-ranker, search.tune_hybrid
     }
     if quick:
         g = {k: v[:1] for k, v in g.items()}
@@ -73,21 +78,35 @@ def load(name: str, path: str):
 
 
 def md_table(rows: list, title: str) -> str:
-    keys = ["HR@10", "NDCG@10", "Recall@20", "MRR", "AUC", "coverage"]
+    keys = METRIC_KEYS
     out = [f"#### {title}", "", "| model | chosen on validation | val NDCG@10 | " + " | ".join(keys) + " | fit s |",
            "|---|---|---|" + "---|" * len(keys) + "---|"]
     for r in rows:
-        params = ", ".join(f"{k}={v}" for k, v in r["params"].items() if k not in ("n_negatives", "batch_size",
-                                                                                    "label_days", "depth"))
-        cells = [f"{r[k]:.4f} ± {r[k + '_sd']:.4f}" if r["n_seeds"] > 1 else f"{r[k]:.4f}" for k in keys]
+        params = describe(r["model"], r["params"])
+        cells = [("–" if k not in r else f"{r[k]:.4f} ± {r[k + '_sd']:.4f}" if r["n_seeds"] > 1 else f"{r[k]:.4f}")
+                 for k in keys]
         out.append(f"| {r['model']} | {params} | {r['val_NDCG@10']:.4f} | " + " | ".join(cells) + f" | {r['fit_s']:.0f} |")
     return "\n".join(out)
+
+
+HIDDEN_PARAMS = ("n_negatives", "batch_size", "label_days", "depth", "history_len", "history_half_life_days", "dim",
+                 "lr", "basket_gap_hours")
+RANKER_TUNED = ("windows", "num_leaves", "n_estimators", "min_child_samples")
+
+
+def describe(model: str, params: dict) -> str:
+    """The 'chosen on validation' cell of a results table."""
+    if model == "hybrid":
+        rk = ", ".join(f"{k}={params['ranker'][k]}" for k in RANKER_TUNED if k in params["ranker"])
+        dnn = ", ".join(f"{k}={v}" for k, v in params["dnn"].items() if k not in HIDDEN_PARAMS)
+        return f"re-ranker {rk}; DNN {dnn}; TIFU-KNN as its row"
+    return ", ".join(f"{k}={v}" for k, v in params.items() if k not in HIDDEN_PARAMS)
 
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--dataset", required=True, choices=sorted(DATASETS))
     ap.add_argument("--data", required=True)
-    ap.add_argument("--models", default="popularity,itemknn,bpr,adaboost,gru,dnn")
+    ap.add_argument("--models", default="popularity,itemknn,bpr,adaboost,gru,dnn,tifu,hybrid")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--dnn-epochs", type=int, default=3)
     ap.add_argument("--val-cut")
@@ -101,6 +120,8 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--quick", action="store_true", help="one small configuration per model (smoke test)")
     ap.add_argument("--out", help="JSON results file")
     ap.add_argument("--target-events", help="comma-separated events that count as targets (default per dataset)")
+    ap.add_argument("--hybrid-dnn", help="JSON {\"true\": {DNN config}, \"false\": {...}}: the DNN inside the hybrid "
+                    "per repeat setting (default: the dnn rows of this run, else the data set's validation choice)")
 
 
 def main(argv=None):
@@ -145,10 +166,17 @@ def run(a) -> list:
     g = grids(ds, a.quick, a.dnn_epochs, test.enc.n_items, modes)
     rows = []
     seeds = tuple(range(a.seeds))
+    log = lambda s: print(s, flush=True)  # noqa: E731
     for m in models:
         t1 = time.time()
-        rows += tune_and_test(m, g[m], val, test, seeds=seeds, eval_every=EVAL_EVERY.get(m, 1),
-                              log=lambda s: print(s, flush=True))
+        if m == "tifu":
+            rows += tune_and_test_tifu(val, test, log=log)
+        elif m == "hybrid":
+            rows += tune_and_test_hybrid(val, test, _hybrid_dnn(a, ds, rows), _chosen_tifu(val, rows, log), seeds,
+                                         ranker_start={"label_days": ds["label_days"],
+                                                       "label_events": list(ds["target"])}, log=log)
+        else:
+            rows += tune_and_test(m, g[m], val, test, seeds=seeds, eval_every=EVAL_EVERY.get(m, 1), log=log)
         print(f"{m}: {time.time() - t1:.0f}s", flush=True)
         if a.out:
             _write(a, ds, val, test, rows)
@@ -159,6 +187,34 @@ def run(a) -> list:
     _write(a, ds, val, test, rows)
     print(f"\ntotal {time.time() - t0:.0f}s")
     return rows
+
+
+def _hybrid_dnn(a, ds, rows) -> dict:
+    """The DNN inside the hybrid, per repeat setting: --hybrid-dnn, else the dnn rows of this run (chosen on
+    validation), else the data set's recorded validation choice, else the DNN grid's first configuration."""
+    if a.hybrid_dnn:
+        try:
+            given = json.loads(a.hybrid_dnn)
+        except json.JSONDecodeError as exc:
+            raise RecommenderInputError(f"--hybrid-dnn is not valid JSON: {exc}") from None
+        return {rep: dict(given.get(str(rep).lower(), {})) for rep in (True, False)}
+    out = {}
+    for rep in (True, False):
+        mine = [r for r in rows if r["model"] == "dnn" and r["repeat"] == rep]
+        if mine:
+            out[rep] = {k: v for k, v in mine[0]["params"].items() if k != "repeat"}
+        else:
+            out[rep] = dict(ds.get("hybrid_dnn", {}).get(rep, {"epochs": 1}))
+    return out
+
+
+def _chosen_tifu(val, rows, log) -> dict:
+    """TIFU-KNN's validation choice per repeat setting: from the tifu rows of this run, else searched now."""
+    out = {}
+    for rep in (True, False):
+        mine = [r for r in rows if r["model"] == "tifu" and r["repeat"] == rep]
+        out[rep] = mine[0]["params"] if mine else tune_tifu(val, rep, log=log)[0]
+    return out
 
 
 def _write(a, ds, val, test, rows):

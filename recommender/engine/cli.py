@@ -1,34 +1,26 @@
 """Command line: ``python -m recommender.engine {recommend,similar,fit,predict,backtest} ...``.
 
+Flags shared with the forecaster's CLI (see :mod:`mlcore.cli`): ``--train-until``, ``--artifact`` (``--model`` is
+its deprecated old name), ``--out``, ``--config``, ``--set``, ``--epochs``, ``--seed``, ``--device``,
+``--progress-json``, ``--image-weights``, ``--image-cache``.
 Errors in the input print ``error: <message>`` on stderr and exit with status 2 (no traceback).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 import pandas as pd
+
+from mlcore import cli
 
 from .errors import RecommenderError, RecommenderInputError
 
 
 def _config(a) -> dict:
-    cfg = {}
-    if getattr(a, "config", None):
-        try:
-            cfg = json.loads(open(a.config).read()) if not a.config.strip().startswith("{") else json.loads(a.config)
-        except FileNotFoundError:
-            raise RecommenderInputError(f"config file not found: {a.config}") from None
-        except json.JSONDecodeError as exc:
-            raise RecommenderInputError(f"config is not valid JSON: {exc}") from None
-    for key in ("epochs", "seed"):
-        if getattr(a, key, None) is not None:
-            cfg[key] = getattr(a, key)
+    cfg = cli.read_config(a, RecommenderInputError)
     if getattr(a, "no_repeat", False):
         cfg["repeat"] = False
-    if getattr(a, "device", None):
-        cfg["device"] = a.device
     return cfg
 
 
@@ -60,7 +52,13 @@ def _train(a):
 
         image_features = image_features_for(items, arch=a.image_arch, cache_dir=a.image_cache,
                                             weights_path=a.image_weights) or None
-    return api.fit(raw, items, _config(a), image_features=image_features)
+    art = api.fit(raw, items, _config(a), progress=cli.progress_from(a), image_features=image_features,
+                  train_until=a.train_until or None)
+    if getattr(a, "artifact", None):
+        art.save(a.artifact)
+        print(f"saved artifact ({len(art.item_ids) - 1} items, {len(art.user_ids) - 1} users, trained until "
+              f"{art.trained_until}) to {a.artifact}", file=sys.stderr)
+    return art
 
 
 def _available(path):
@@ -75,12 +73,7 @@ def _available(path):
     return df["item_id"].tolist()
 
 
-def _write(df: pd.DataFrame, out):
-    if out in (None, "-"):
-        df.to_csv(sys.stdout, index=False)
-    else:
-        df.to_csv(out, index=False)
-        print(f"wrote {len(df)} rows to {out}", file=sys.stderr)
+_write = cli.write_csv
 
 
 def cmd_recommend(a):
@@ -98,17 +91,14 @@ def cmd_similar(a):
 
 
 def cmd_fit(a):
-    art = _train(a)
-    art.save(a.model)
-    print(f"saved artifact ({len(art.item_ids) - 1} items, {len(art.user_ids) - 1} users, trained until "
-          f"{art.trained_until}) to {a.model}", file=sys.stderr)
+    _train(a)
 
 
 def cmd_predict(a):
     from . import api
     from .api import Artifact
 
-    art = Artifact.load(a.model)
+    art = Artifact.load(a.artifact)
     avail = _available(a.available)
     if a.similar:
         _write(api.similar(art, None, a.k, available_items=avail), a.out)
@@ -136,17 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Deep recommender: train on logged interactions, recommend, evaluate.")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    def train_args(p, need_until=False):
+    def train_args(p, need_until=False, artifact_help="also save the trained model here"):
         p.add_argument("--interactions", required=True, help="CSV: timestamp,user_id,item_id,event[,quantity][,session_id]")
         p.add_argument("--items", help="CSV: item_id,name,description,category,price[,image_path]")
-        p.add_argument("--train-until", required=need_until, help="YYYY-MM-DD: train on events up to this day only")
-        p.add_argument("--config", help="JSON object or file with Config fields")
-        p.add_argument("--epochs", type=int)
-        p.add_argument("--seed", type=int)
-        p.add_argument("--device", choices=["auto", "cpu", "cuda"])
+        cli.add_train_until(p, required=need_until, help="YYYY-MM-DD: train on events up to the end of this day only")
+        cli.add_config(p)
+        cli.add_artifact(p, artifact_help, old=("--model",))
         p.add_argument("--no-repeat", action="store_true", help="never recommend items a user already purchased")
-        p.add_argument("--image-arch", choices=["none", "resnet18", "resnet50", "resnet101"], default="none",
-                       help="embed the items' image_path photos with this frozen ResNet (forecasting engine's cache)")
+        p.add_argument("--image-arch", default="none",
+                       choices=["none", "auto", "efficientnet_lite0", "resnet18", "resnet50", "resnet101"],
+                       help="embed the items' image_path photos with this frozen CNN (cache shared with the "
+                            "forecaster); auto: resnet101 with --image-weights, else pretrained efficientnet_lite0")
         p.add_argument("--image-cache", help="folder for cached image features (shared with the forecaster)")
         p.add_argument("--image-weights", help="local ImageNet weights file (else random weights, with a warning)")
 
@@ -154,28 +144,27 @@ def build_parser() -> argparse.ArgumentParser:
     train_args(p, need_until=True)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--available", help="CSV with an item_id column: the only items that may be recommended")
-    p.add_argument("--out", default="-")
+    cli.add_out(p)
     p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("similar", help="train and write item_id,rank,similar_item_id,score")
     train_args(p)
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--available")
-    p.add_argument("--out", default="-")
+    cli.add_out(p)
     p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("fit", help="train and save an artifact")
-    train_args(p)
-    p.add_argument("--model", required=True, help="artifact path to write")
+    train_args(p, artifact_help="model file to write (required)")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("predict", help="recommend (or --similar) from a saved artifact")
-    p.add_argument("--model", required=True)
+    cli.add_artifact(p, "model file to read (required)", old=("--model",))
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--users", help="CSV with a user_id column (default: every user seen in training)")
     p.add_argument("--available")
     p.add_argument("--similar", action="store_true")
-    p.add_argument("--out", default="-")
+    cli.add_out(p)
     p.set_defaults(func=cmd_predict)
 
     from .backtest import add_arguments
@@ -187,16 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    a = build_parser().parse_args(argv)
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    if a.command in ("fit", "predict"):
+        cli.require(ap, a, "--artifact")
     if getattr(a, "k", 1) is not None and getattr(a, "k", 1) <= 0:
         print(f"error: --k must be a positive integer, got {a.k}", file=sys.stderr)
         return 2
-    try:
-        a.func(a)
-    except RecommenderError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.run(lambda: a.func(a), (RecommenderError, FileNotFoundError, PermissionError, IsADirectoryError))

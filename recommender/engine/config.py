@@ -1,11 +1,22 @@
-"""Configuration of the DNN recommender (every field has a default that works on a small shop)."""
+"""Configuration of the recommender: the served model (``model``), its DNN, TIFU-KNN and re-ranker (every field
+has a default that works on a small shop)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from mlcore.config import EngineConfig
+
+from .errors import RecommenderInputError
+
+
+MODELS = ("hybrid", "dnn")
 
 
 @dataclass
-class Config:
+class Config(EngineConfig):
+    error: ClassVar[type[Exception]] = RecommenderInputError
+
     dim: int = 64  # width of user / item vectors
     hidden: int = 128  # hidden width of both towers
     epochs: int = 3  # validation picked 1-2 (Online Retail) and 3 (demo shop) at lr 3e-3
@@ -28,20 +39,21 @@ class Config:
     seed: int = 0
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda"
     threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    # the model served: "hybrid" (TIFU-KNN, the DNN and item-kNN re-ranked by LightGBM; hybrid.py) or "dnn" alone
+    model: str = "hybrid"
+    tifu: dict = field(default_factory=dict)  # TIFU-KNN settings (tifu.TifuParams); empty: its defaults
+    ranker: dict = field(default_factory=dict)  # re-ranker settings (hybrid.RankerParams); empty: its defaults
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def validate(self) -> None:
+        from .hybrid import RankerParams
+        from .tifu import TifuParams
 
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "Config":
-        if d is None:
-            return cls()
-        if isinstance(d, Config):
-            return d
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            from .errors import RecommenderInputError
-
-            raise RecommenderInputError(f"unknown config option(s) {unknown}; known: {sorted(known)}")
-        return cls(**d)
+        for name in ("dim", "hidden", "epochs", "batch_size", "n_negatives", "history_len", "max_tokens"):
+            if getattr(self, name) < 1:
+                raise self.error(f"config: option {name!r} must be at least 1, got {getattr(self, name)}")
+        self.choice("model", MODELS)
+        for name, params in (("tifu", TifuParams), ("ranker", RankerParams)):
+            try:
+                params.from_dict(getattr(self, name))
+            except self.error as exc:
+                raise self.error(f"config: option {name!r}: {exc}") from None

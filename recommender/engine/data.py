@@ -21,6 +21,7 @@ Items that appear in interactions but not in the items table are still learned f
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,18 +164,20 @@ def validate_items(df: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def cut(interactions: pd.DataFrame, until) -> pd.DataFrame:
-    """Events strictly before the start of the day after ``until`` if it is a date (``YYYY-MM-DD`` means the whole
-    day is training data), else strictly before the timestamp."""
-    t = pd.Timestamp(until)
-    if isinstance(until, str) and len(until.strip()) == 10:
-        t = t + pd.Timedelta(days=1)
-    return interactions[interactions["timestamp"] < t]
+    """Events strictly before :func:`parse_cutoff` ``(until)``: a day (``YYYY-MM-DD`` or a ``datetime.date``) is
+    training data as a whole; a timestamp with a time of day cuts at that instant."""
+    return interactions[interactions["timestamp"] < parse_cutoff(until)]
 
 
 def parse_cutoff(until) -> pd.Timestamp:
+    """The first instant after the training data: the start of the next day for a day, else the timestamp."""
+    if isinstance(until, _dt.date) and not isinstance(until, _dt.datetime):
+        return pd.Timestamp(until) + pd.Timedelta(days=1)
     t = pd.Timestamp(until)
     if isinstance(until, str) and len(until.strip()) == 10:
         t = t + pd.Timedelta(days=1)
+    if t.tzinfo is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
     return t
 
 

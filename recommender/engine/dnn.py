@@ -29,16 +29,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from mlcore.device import pick_device
+
 from .config import Config
 from .data import Encoded
 from .features import ItemContent
 from .sequences import DAY, Sequences, event_weight_array
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 class TwoTower(nn.Module):
@@ -202,7 +198,8 @@ class DNNModel:
                 bar.set_postfix(loss=f"{ep_loss:.4f}")
                 bar.update(1)
             if progress is not None:
-                progress(epoch + 1, {"loss": ep_loss, "seconds": time.time() - t0})
+                progress(epoch + 1, {"epochs": cfg.epochs, "train_loss": ep_loss, "loss": ep_loss,
+                                     "seconds": time.time() - t0})
             if epoch_hook is not None:
                 self.net.eval()
                 self._cache_item_vectors()

@@ -20,7 +20,9 @@ targets nor recommended.
 Metrics per user / prefix, then averaged: HR@10, NDCG@10 (binary relevance, ideal DCG over min(|T|, 10)),
 Recall@20 (|T cap top-20| / |T|), MRR (reciprocal rank of the best-ranked target, ties at their mean rank),
 AUC (probability that a target outranks a non-target item of the catalog: the ranking AUC of the predicted
-purchase probability), and catalog coverage (share of the catalog that appears in at least one top-10).
+purchase probability), catalog coverage (share of the catalog that appears in at least one top-10) and new@10
+(share of the top 10 that the user never had before the cutoff: what the list shows them that is new; 1 by
+construction with ``repeat=False``).
 """
 from __future__ import annotations
 
@@ -36,6 +38,8 @@ from .config import Config
 from .data import SESSION_PREFIX, Encoded, encode
 from .dnn import DNNModel
 from .features import ItemContent, build_content
+from .hybrid import HybridModel
+from .tifu import TIFUKNN
 
 
 class DNNScorer:
@@ -50,7 +54,23 @@ class DNNScorer:
         return self.model.score(users, histories)
 
 
-MODELS = {"dnn": DNNScorer, **BASELINES}
+class HybridScorer:
+    """The served model (``hybrid.py``): ``dnn`` (DNN config), ``tifu`` and ``ranker`` settings."""
+
+    def __init__(self, dnn: dict | None = None, tifu: dict | None = None, ranker: dict | None = None, seed: int = 0,
+                 **_):
+        self.cfg = Config.from_dict({**(dnn or {}), "seed": seed})
+        self.tifu, self.ranker = tifu, ranker
+
+    def fit(self, enc, content, epoch_hook=None):
+        self.model = HybridModel(self.cfg, self.tifu, self.ranker).fit(enc, content)
+        return self
+
+    def score(self, users, histories=None):
+        return self.model.score(users, histories)
+
+
+MODELS = {"dnn": DNNScorer, "tifu": TIFUKNN, "hybrid": HybridScorer, **BASELINES}
 EPOCH_MODELS = {"dnn", "gru", "bpr"}
 
 
@@ -165,7 +185,9 @@ def _rank_metrics(s: np.ndarray, T: np.ndarray, k: int = 10) -> tuple:
     return float(h10.any()), dcg / idcg, float(hit.sum() / len(T)), 1.0 / rank, auc, top[:k]
 
 
-def evaluate(model, prep: Prepared, repeat: bool, batch: int = 512) -> dict:
+def evaluate(model, prep: Prepared, repeat: bool, batch: int = 512, per_row: bool = False) -> dict:
+    """The metrics of ``model`` on ``prep``'s targets; ``per_row``: also each row's NDCG@10 (``NDCG@10_rows``, in
+    the order of ``prep.ev``, rows without a target left out), for paired comparisons of two models."""
     ev = prep.ev
     n_items = prep.enc.n_items
     rows = []
@@ -187,11 +209,15 @@ def evaluate(model, prep: Prepared, repeat: bool, batch: int = 512) -> dict:
                 continue
             *m, top = _rank_metrics(s, T)
             covered[top] = True
-            rows.append(m)
-    a = np.array(rows) if rows else np.full((1, 5), np.nan)
-    return {"HR@10": float(np.mean(a[:, 0])), "NDCG@10": float(np.mean(a[:, 1])), "Recall@20": float(np.mean(a[:, 2])),
-            "MRR": float(np.mean(a[:, 3])), "AUC": float(np.nanmean(a[:, 4])), "coverage": float(covered[1:].mean()),
-            "n": len(rows)}
+            new = float(np.isin(top, ev.seen[j], invert=True).mean()) if len(top) else np.nan
+            rows.append(m + [new])
+    a = np.array(rows) if rows else np.full((1, 6), np.nan)
+    out = {"HR@10": float(np.mean(a[:, 0])), "NDCG@10": float(np.mean(a[:, 1])), "Recall@20": float(np.mean(a[:, 2])),
+           "MRR": float(np.mean(a[:, 3])), "AUC": float(np.nanmean(a[:, 4])), "coverage": float(covered[1:].mean()),
+           "new@10": float(np.nanmean(a[:, 5])), "n": len(rows)}
+    if per_row:
+        out["NDCG@10_rows"] = a[:, 1].copy() if rows else np.zeros(0)
+    return out
 
 
 def make(name: str, params: dict, seed: int):
@@ -227,32 +253,44 @@ def tune_and_test(name: str, grid: list, val: Prepared, test: Prepared, seeds=(0
             log(f"  [{name}] val {params}: " + ", ".join(
                 f"repeat={rep} NDCG@10={res[rep]['NDCG@10']:.4f}" for rep in settings))
         log(f"  [{name}] ({time.time() - t0:.0f}s)")
-    out = []
     chosen = {}
     for rep in settings:
         best = max(cands, key=lambda c: c[1][rep]["NDCG@10"])
         chosen.setdefault(repr(sorted(best[0].items())), (best[0], []))[1].append((rep, best[1][rep]))
-    deterministic = name in ("popularity", "itemknn")
+    deterministic = name in DETERMINISTIC
+    out = []
     for _, (params, reps) in chosen.items():
-        per_seed = {rep: [] for rep, _ in reps}
-        fit_s = []
-        for seed in (seeds[:1] if deterministic else seeds):
-            t0 = time.time()
-            m = make(name, params, seed).fit(test.enc, test.content)
-            fit_s.append(time.time() - t0)
-            for rep, _ in reps:
-                per_seed[rep].append(evaluate(m, test, rep))
-            log(f"  [{name}] test seed {seed} {params}: " + ", ".join(
-                f"repeat={rep} NDCG@10={per_seed[rep][-1]['NDCG@10']:.4f}" for rep, _ in reps))
-        for rep, vres in reps:
-            keys = ["HR@10", "NDCG@10", "Recall@20", "MRR", "AUC", "coverage"]
-            row = {"model": name, "repeat": rep, "params": params, "val_NDCG@10": vres["NDCG@10"],
-                   "n_seeds": len(per_seed[rep]), "n_eval": per_seed[rep][0]["n"], "fit_s": float(np.mean(fit_s))}
-            for k in keys:
-                v = np.array([r[k] for r in per_seed[rep]])
-                row[k] = float(v.mean())
-                row[k + "_sd"] = float(v.std())
-            out.append(row)
+        out += rows_on_test(name, params, reps, lambda seed, p=params: make(name, p, seed).fit(test.enc, test.content),
+                         test, seeds[:1] if deterministic else seeds, log)
+    return out
+
+
+METRIC_KEYS = ["HR@10", "NDCG@10", "Recall@20", "MRR", "AUC", "coverage", "new@10"]
+DETERMINISTIC = ("popularity", "itemknn", "tifu")
+
+
+def rows_on_test(name: str, params: dict, reps: list, fit, test: Prepared, seeds, log=print) -> list:
+    """Fit the chosen configuration once per seed (``fit(seed)`` -> scorer), evaluate it on test in each repeat
+    setting of ``reps`` (``[(repeat, validation metrics)]``) and return one result row per setting."""
+    per_seed = {rep: [] for rep, _ in reps}
+    fit_s = []
+    for seed in seeds:
+        t0 = time.time()
+        m = fit(seed)
+        fit_s.append(time.time() - t0)
+        for rep, _ in reps:
+            per_seed[rep].append(evaluate(m, test, rep))
+        log(f"  [{name}] test seed {seed} {params}: " + ", ".join(
+            f"repeat={rep} NDCG@10={per_seed[rep][-1]['NDCG@10']:.4f}" for rep, _ in reps))
+    out = []
+    for rep, vres in reps:
+        row = {"model": name, "repeat": rep, "params": params, "val_NDCG@10": vres["NDCG@10"],
+               "n_seeds": len(per_seed[rep]), "n_eval": per_seed[rep][0]["n"], "fit_s": float(np.mean(fit_s))}
+        for k in METRIC_KEYS:
+            v = np.array([r[k] for r in per_seed[rep]])
+            row[k] = float(v.mean())
+            row[k + "_sd"] = float(v.std())
+        out.append(row)
     return out
 
 

@@ -57,7 +57,7 @@ def build_content(item_ids: list, items: pd.DataFrame, *, n_price_bands: int = 1
                max_tokens: int = 16, image_features: dict | None = None) -> ItemContent:
     """Content arrays aligned with ``item_ids`` (index 0 is the unknown item).
 
-    ``image_features`` maps item_id -> 1-D vector (e.g. from ``forecasting.engine.images``); items without one get
+    ``image_features`` maps item_id -> 1-D vector (e.g. from ``recommender.engine.images``); items without one get
     zeros, and the model is told which items have one.
     """
     n = len(item_ids)

@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 ELASTICITY = 1.8
 MEAN_UNITS_PER_DAY = 0.45
@@ -39,7 +39,7 @@ CATEGORY_TREE = [
     ("t-shirts", "T-Shirts", "apparel"),
     ("hoodies", "Hoodies", "apparel"),
     ("dresses", "Dresses", "apparel"),
-    ("home", "Home", None),
+    ("home", "Home & Living", None),  # not "Home": that is the front page's name
     ("mugs", "Mugs", "home"),
     ("cushions", "Cushions", "home"),
     ("lamps", "Lamps", "home"),
@@ -54,7 +54,7 @@ CATEGORY_TREE = [
 # leaf slug -> noun, price range, log-level effect, yearly peak day (None = flat), yearly amplitude, shape, sized
 LEAVES = {
     "t-shirts": ("Tee", (14, 35), 0.3, 190, 0.35, "shirt", True),
-    "hoodies": ("Hoodie", (35, 80), 0.0, 10, 0.45, "shirt", True),
+    "hoodies": ("Hoodie", (35, 80), 0.0, 10, 0.45, "hoodie", True),
     "dresses": ("Dress", (40, 120), -0.2, 180, 0.4, "dress", True),
     "mugs": ("Mug", (8, 22), 0.35, 345, 0.3, "mug", False),
     "cushions": ("Cushion", (18, 45), -0.1, 320, 0.2, "square", False),
@@ -81,6 +81,49 @@ PHRASES = {
     "lightweight": 0.05, "classic fit": 0.0, "heavy-duty": -0.1, "glossy finish": -0.2, "fragile": -0.25,
     "hand wash only": -0.35, "dry clean only": -0.4,
 }
+# How each phrase reads on each kind of product, so no description contradicts itself or its material
+# ("heavy-duty, lightweight", "organic cotton. Made of stoneware", "hand wash only, dry clean only"). A phrase keeps
+# its demand effect whatever its wording, so the words of a description still carry the truth (truth.csv lists
+# the phrase keys, items.csv the worded descriptions).
+_TEXTILE = {
+    "organic cotton": "organic cotton", "waterproof": "water-repellent", "recycled": "made with recycled fibres",
+    "classic fit": "classic fit", "heavy-duty": "reinforced seams", "glossy finish": "glossy print",
+    "fragile": "delicate print", "hand wash only": "hand wash cold", "dry clean only": "dry clean recommended",
+}
+_HARD = {"classic fit": "classic shape", "hand wash only": "hand wash only"}
+WORDING = {
+    "shirt": _TEXTILE,
+    "hoodie": _TEXTILE,
+    "dress": {**_TEXTILE, "organic cotton": "organic cotton lining", "waterproof": "stain-resistant",
+              "glossy finish": "satin sheen", "fragile": "delicate lace trim"},
+    "hat": {**_TEXTILE, "organic cotton": "organic cotton twill", "waterproof": "waterproof",
+            "classic fit": "classic shape", "glossy finish": "glossy satin band", "fragile": "delicate embroidery"},
+    "scarf": {**_TEXTILE, "organic cotton": "organic wool", "classic fit": "classic length",
+              "glossy finish": "silky sheen", "fragile": "delicate open knit"},
+    "bag": {**_TEXTILE, "organic cotton": "organic cotton canvas", "waterproof": "waterproof",
+            "recycled": "recycled canvas", "classic fit": "classic shape", "heavy-duty": "reinforced handles",
+            "glossy finish": "glossy coated finish", "fragile": "delicate beadwork"},
+    "square": {**_TEXTILE, "organic cotton": "organic linen", "waterproof": "stain-resistant",
+               "classic fit": "classic square shape", "glossy finish": "satin sheen",
+               "fragile": "delicate embroidery", "dry clean only": "dry clean the cover"},
+    "mug": {**_HARD, "organic cotton": "lead-free glaze", "waterproof": "stain-proof glaze",
+            "recycled": "recycled clay", "heavy-duty": "chip-resistant", "glossy finish": "glossy glaze",
+            "fragile": "delicate hand-painted rim", "dry clean only": "not microwave-safe"},
+    "lamp": {**_HARD, "organic cotton": "braided organic cotton cable", "waterproof": "splash-proof",
+             "recycled": "recycled steel", "heavy-duty": "sturdy base", "glossy finish": "glossy enamel finish",
+             "fragile": "delicate glass diffuser", "hand wash only": "wipe with a damp cloth",
+             "dry clean only": "bulb not included"},
+    "book": {**_HARD, "organic cotton": "organic cotton bookmark ribbon", "waterproof": "water-resistant cover",
+             "recycled": "recycled cover board", "classic fit": "classic A5 format", "heavy-duty": "sturdy binding",
+             "glossy finish": "glossy cover", "fragile": "delicate deckled edges",
+             "hand wash only": "spot clean the cover", "dry clean only": "pages not refillable"},
+}
+
+
+def phrase_text(shape: str, phrase: str) -> str:
+    return WORDING.get(shape, {}).get(phrase, phrase)
+
+
 ADJECTIVES = [
     "Aurora", "Harbor", "Meadow", "Summit", "Coastal", "Nordic", "Urban", "Willow", "Cedar", "Atlas", "Breeze",
     "Canyon", "Delta", "Ember", "Fjord", "Glacier", "Haven", "Iris", "Juniper", "Kestrel", "Lagoon", "Maple",
@@ -92,8 +135,8 @@ FILLER = [
     "Every piece is checked by hand before it leaves us.", "A simple shape that works everywhere.",
     "Made in a small workshop by people who care.", "Comes in our plastic-free packaging.",
 ]
-MATERIALS = {"shirt": "cotton", "dress": "viscose", "mug": "stoneware", "square": "linen", "lamp": "steel",
-             "bag": "canvas", "hat": "cotton twill", "scarf": "wool", "book": "recycled paper"}
+MATERIALS = {"shirt": "cotton", "hoodie": "cotton", "dress": "viscose", "mug": "stoneware", "square": "linen",
+             "lamp": "steel", "bag": "canvas", "hat": "cotton twill", "scarf": "wool", "book": "recycled paper"}
 FIRST = ["Alex", "Sam", "Jo", "Maria", "Chen", "Priya", "Liam", "Emma", "Noah", "Olivia", "Mia", "Lucas",
          "Amara", "Yusuf", "Elena", "Hugo", "Ines", "Kai", "Lena", "Omar", "Rosa", "Theo", "Uma", "Zoe"]
 LAST = ["Smith", "Garcia", "Kowalski", "Nguyen", "Okafor", "Rossi", "Silva", "Tanaka", "Weber", "Yilmaz",
@@ -116,52 +159,89 @@ class DemoData:
     events: pd.DataFrame        # timestamp,customer_id(-1 = guest),session_id,item_id,event,quantity,source,unit_price,order_key
     seed: int = 0
     truth: dict = field(default_factory=dict)
+    variants: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=VARIANT_COLUMNS))
+
+    def event_variants(self) -> np.ndarray:
+        """The variant SKU of each add-to-cart and purchase event of a sized product ("" elsewhere), drawn from
+        the size curve with the seed's own stream (the events themselves stay as they were)."""
+        out = np.full(len(self.events), "", dtype=object)
+        if self.variants.empty:
+            return out
+        rng = np.random.default_rng([self.seed, 17])
+        draws = rng.random(len(self.events))
+        by_item = {item: (g.sku.to_numpy(), np.cumsum(g.weight.to_numpy()) / g.weight.sum())
+                   for item, g in self.variants.groupby("item_id", sort=False)}
+        items = self.events.item_id.to_numpy()
+        kinds = self.events.event.to_numpy()
+        for k in np.nonzero(np.isin(kinds, ["cart", "purchase"]) & np.isin(items, list(by_item)))[0]:
+            skus, cum = by_item[items[k]]
+            out[k] = skus[min(int(np.searchsorted(cum, draws[k], side="right")), len(skus) - 1)]
+        return out
 
     def draw_image(self, item_id: str, size: int = 256) -> Image.Image:
         row = self.products.loc[self.products.item_id == item_id].iloc[0]
         return draw_product(row["shape"], row["colour"], row["pattern"], int(row["image_seed"]), size)
 
+    def draw_gallery(self, item_id: str, size: int = 800) -> list[Image.Image]:
+        row = self.products.loc[self.products.item_id == item_id].iloc[0]
+        return draw_gallery(row["shape"], row["colour"], row["pattern"], int(row["image_seed"]), size)
 
-def draw_product(shape: str, colour: str, pattern: str, image_seed: int, size: int = 256) -> Image.Image:
-    """A product photo: a light studio background, the product's silhouette in its colour, its pattern on top."""
-    rng = np.random.default_rng(image_seed)
-    rgb = COLOURS[colour][0]
-    bg = tuple(int(v) for v in rng.integers(225, 250, size=3))
-    img = Image.new("RGB", (size, size), bg)
-    mask = Image.new("L", (size, size), 0)
+
+def _silhouette(shape: str, s: int) -> Image.Image:
+    """The product's outline as an antialiased mask (drawn at twice the size, then reduced)."""
+    big = 2 * s
+    mask = Image.new("L", (big, big), 0)
     md = ImageDraw.Draw(mask)
-    s = size
-    if shape == "shirt":
-        md.polygon([(0.3 * s, 0.15 * s), (0.7 * s, 0.15 * s), (0.92 * s, 0.35 * s), (0.8 * s, 0.45 * s),
-                    (0.72 * s, 0.4 * s), (0.72 * s, 0.88 * s), (0.28 * s, 0.88 * s), (0.28 * s, 0.4 * s),
-                    (0.2 * s, 0.45 * s), (0.08 * s, 0.35 * s)], fill=255)
+
+    def pts(*xy):
+        return [(x * big, y * big) for x, y in xy]
+
+    def box(x0, y0, x1, y1):
+        return [x0 * big, y0 * big, x1 * big, y1 * big]
+
+    if shape == "shirt":  # short sleeves
+        md.polygon(pts((0.3, 0.15), (0.7, 0.15), (0.92, 0.35), (0.8, 0.45), (0.72, 0.4), (0.72, 0.88), (0.28, 0.88),
+                       (0.28, 0.4), (0.2, 0.45), (0.08, 0.35)), fill=255)
+    elif shape == "hoodie":  # long sleeves and a hood
+        md.polygon(pts((0.36, 0.2), (0.64, 0.2), (0.76, 0.25), (0.93, 0.8), (0.82, 0.83), (0.72, 0.47), (0.72, 0.9),
+                       (0.28, 0.9), (0.28, 0.47), (0.18, 0.83), (0.07, 0.8), (0.24, 0.25)), fill=255)
+        md.ellipse(box(0.35, 0.05, 0.65, 0.33), fill=255)
     elif shape == "dress":
-        md.polygon([(0.38 * s, 0.1 * s), (0.62 * s, 0.1 * s), (0.66 * s, 0.4 * s), (0.85 * s, 0.9 * s),
-                    (0.15 * s, 0.9 * s), (0.34 * s, 0.4 * s)], fill=255)
+        md.polygon(pts((0.38, 0.1), (0.62, 0.1), (0.66, 0.4), (0.85, 0.9), (0.15, 0.9), (0.34, 0.4)), fill=255)
     elif shape == "mug":
-        md.rectangle([0.25 * s, 0.25 * s, 0.65 * s, 0.8 * s], fill=255)
-        md.ellipse([0.55 * s, 0.38 * s, 0.82 * s, 0.66 * s], outline=255, width=max(2, s // 20))
+        md.rectangle(box(0.25, 0.25, 0.65, 0.8), fill=255)
+        md.ellipse(box(0.55, 0.38, 0.82, 0.66), outline=255, width=max(4, big // 20))
     elif shape == "square":
-        md.rounded_rectangle([0.15 * s, 0.15 * s, 0.85 * s, 0.85 * s], radius=s // 10, fill=255)
+        md.rounded_rectangle(box(0.15, 0.15, 0.85, 0.85), radius=big // 10, fill=255)
     elif shape == "lamp":
-        md.polygon([(0.3 * s, 0.15 * s), (0.7 * s, 0.15 * s), (0.82 * s, 0.45 * s), (0.18 * s, 0.45 * s)], fill=255)
-        md.rectangle([0.47 * s, 0.45 * s, 0.53 * s, 0.82 * s], fill=255)
-        md.ellipse([0.3 * s, 0.78 * s, 0.7 * s, 0.9 * s], fill=255)
+        md.polygon(pts((0.3, 0.15), (0.7, 0.15), (0.82, 0.45), (0.18, 0.45)), fill=255)
+        md.rectangle(box(0.47, 0.45, 0.53, 0.82), fill=255)
+        md.ellipse(box(0.3, 0.78, 0.7, 0.9), fill=255)
     elif shape == "bag":
-        md.rectangle([0.2 * s, 0.35 * s, 0.8 * s, 0.88 * s], fill=255)
-        md.arc([0.32 * s, 0.12 * s, 0.68 * s, 0.55 * s], 180, 360, fill=255, width=max(2, s // 25))
+        md.rectangle(box(0.2, 0.35, 0.8, 0.88), fill=255)
+        md.arc(box(0.32, 0.12, 0.68, 0.55), 180, 360, fill=255, width=max(4, big // 25))
     elif shape == "hat":
-        md.pieslice([0.2 * s, 0.25 * s, 0.8 * s, 0.85 * s], 180, 360, fill=255)
-        md.rectangle([0.12 * s, 0.53 * s, 0.88 * s, 0.62 * s], fill=255)
-    elif shape == "scarf":
-        md.rectangle([0.38 * s, 0.08 * s, 0.6 * s, 0.92 * s], fill=255)
-        md.polygon([(0.38 * s, 0.3 * s), (0.2 * s, 0.4 * s), (0.26 * s, 0.5 * s), (0.45 * s, 0.4 * s)], fill=255)
+        md.pieslice(box(0.2, 0.25, 0.8, 0.85), 180, 360, fill=255)
+        md.rectangle(box(0.12, 0.53, 0.88, 0.62), fill=255)
+    elif shape == "scarf":  # a loop with two tails and their fringes
+        md.ellipse(box(0.3, 0.08, 0.7, 0.4), outline=255, width=int(0.09 * big))
+        md.polygon(pts((0.36, 0.3), (0.5, 0.3), (0.46, 0.86), (0.3, 0.84)), fill=255)
+        md.polygon(pts((0.5, 0.32), (0.64, 0.3), (0.7, 0.8), (0.55, 0.82)), fill=255)
+        for k in range(6):
+            x = 0.31 + k * 0.027
+            md.line(pts((x, 0.84), (x - 0.005, 0.92)), fill=255, width=max(2, big // 200))
+            x = 0.56 + k * 0.024
+            md.line(pts((x, 0.81), (x + 0.005, 0.89)), fill=255, width=max(2, big // 200))
     else:  # book
-        md.rectangle([0.22 * s, 0.12 * s, 0.78 * s, 0.88 * s], fill=255)
-    layer = Image.new("RGB", (size, size), rgb)
+        md.rectangle(box(0.22, 0.12, 0.78, 0.88), fill=255)
+    return mask.reduce(2)
+
+
+def _fabric(rgb, pattern: str, s: int, step: int) -> Image.Image:
+    """A square of the product's colour with its pattern."""
+    layer = Image.new("RGB", (s, s), rgb)
     pd_ = ImageDraw.Draw(layer)
     contrast = (250, 250, 250) if sum(rgb) < 450 else (30, 30, 30)
-    step = max(6, s // int(rng.integers(8, 12)))
     if pattern == "stripes":
         for y in range(0, s, step):
             pd_.rectangle([0, y, s, y + step // 3], fill=contrast)
@@ -183,9 +263,83 @@ def draw_product(shape: str, colour: str, pattern: str, image_seed: int, size: i
                         y - (r if k % 2 == 0 else r / 2.5) * math.sin(math.pi / 2 + k * math.pi / 5))
                        for k in range(10)]
                 pd_.polygon(pts, fill=contrast)
-    img.paste(layer, (0, 0), mask)
-    ImageDraw.Draw(img).rectangle([0, 0, s - 1, s - 1], outline=(200, 200, 200))
+    return layer
+
+
+def _details(img: Image.Image, shape: str, rgb) -> None:
+    """Seams that tell the products apart: a tee's neckline, a hoodie's hood opening, pocket and cuffs, a
+    notebook's spine and elastic band."""
+    s = img.width
+    shade = tuple(int(v * 0.6) for v in rgb) if sum(rgb) > 200 else tuple(min(255, int(v + 70)) for v in rgb)
+    w = max(1, s // 160)
+    d = ImageDraw.Draw(img)
+
+    def box(x0, y0, x1, y1):
+        return [x0 * s, y0 * s, x1 * s, y1 * s]
+
+    if shape == "shirt":
+        d.chord(box(0.41, 0.1, 0.59, 0.22), 0, 180, fill=shade)
+    elif shape == "hoodie":
+        d.ellipse(box(0.41, 0.1, 0.59, 0.3), fill=shade)
+        d.line([(0.48 * s, 0.3 * s), (0.47 * s, 0.42 * s)], fill=shade, width=w)  # drawstrings
+        d.line([(0.52 * s, 0.3 * s), (0.53 * s, 0.42 * s)], fill=shade, width=w)
+        d.polygon([(0.38 * s, 0.64 * s), (0.62 * s, 0.64 * s), (0.66 * s, 0.8 * s), (0.34 * s, 0.8 * s)],
+                  outline=shade, width=w)  # the front pocket
+        d.line([(0.28 * s, 0.86 * s), (0.72 * s, 0.86 * s)], fill=shade, width=w)  # hem band
+        for x0, x1 in ((0.08, 0.18), (0.82, 0.92)):
+            d.line([(x0 * s, 0.76 * s), (x1 * s, 0.79 * s)], fill=shade, width=w)  # cuffs
+    elif shape == "book":
+        d.rectangle(box(0.22, 0.12, 0.28, 0.88), fill=shade)  # the spine
+        d.rectangle(box(0.68, 0.12, 0.7, 0.88), fill=shade)  # the elastic band
+
+
+def _outline(img: Image.Image, mask: Image.Image) -> None:
+    """A thin grey edge, so a white product stands out from a light background."""
+    edge = mask.filter(ImageFilter.FIND_EDGES).point(lambda v: 90 if v > 60 else 0)
+    img.paste((120, 120, 120), (0, 0), edge)
+
+
+def draw_product(shape: str, colour: str, pattern: str, image_seed: int, size: int = 256) -> Image.Image:
+    """A product photo: a light studio background, the product's silhouette in its colour, its pattern on top."""
+    rng = np.random.default_rng(image_seed)
+    rgb = COLOURS[colour][0]
+    bg = tuple(int(v) for v in rng.integers(225, 250, size=3))
+    img = Image.new("RGB", (size, size), bg)
+    step = max(6, size // int(rng.integers(8, 12)))
+    mask = _silhouette(shape, size)
+    img.paste(_fabric(rgb, pattern, size, step), (0, 0), mask)
+    _details(img, shape, rgb)
+    if sum(rgb) > 500:  # light products (white, pink) on a light background
+        _outline(img, mask)
+    ImageDraw.Draw(img).rectangle([0, 0, size - 1, size - 1], outline=(200, 200, 200))
     return img
+
+
+def draw_gallery(shape: str, colour: str, pattern: str, image_seed: int, size: int = 800) -> list[Image.Image]:
+    """The shop's photos of one product: the front view (the same picture as draw_product), a close-up of the
+    material, and the product on a styled backdrop."""
+    front = draw_product(shape, colour, pattern, image_seed, size)
+    rng = np.random.default_rng([image_seed, 7])
+    rgb = COLOURS[colour][0]
+    close = _fabric(rgb, pattern, size, max(24, size // 4))
+    grain = ImageDraw.Draw(close)
+    dark = tuple(max(0, int(v) - 18) for v in rgb)
+    for y in range(0, size, 6):  # the weave
+        grain.line([(0, y), (size, y)], fill=dark, width=1)
+    ImageDraw.Draw(close).rectangle([0, 0, size - 1, size - 1], outline=(200, 200, 200))
+    wall = tuple(int(v) for v in rng.integers(200, 240, size=3))
+    styled = Image.new("RGB", (size, size), wall)
+    floor = tuple(int(v) for v in (rng.integers(150, 190), rng.integers(115, 140), rng.integers(80, 100)))
+    ImageDraw.Draw(styled).rectangle([0, int(size * 0.72), size, size], fill=floor)
+    inner = int(size * 0.7)
+    item = draw_product(shape, colour, pattern, image_seed, inner)
+    mask = _silhouette(shape, inner)
+    left, top, right, bottom = mask.getbbox() or (0, 0, inner, inner)
+    x0, y0 = (size - inner) // 2, int(size * 0.8) - bottom  # standing on the floor
+    ImageDraw.Draw(styled).ellipse([x0 + left, y0 + bottom - inner * 0.04, x0 + right, y0 + bottom + inner * 0.04],
+                                   fill=tuple(int(v * 0.75) for v in floor))  # its shadow
+    styled.paste(item, (x0, y0), mask)
+    return [front, close, styled]
 
 
 def _yearly(doy: np.ndarray, peak: int | None, amp: float) -> np.ndarray:
@@ -227,7 +381,8 @@ def generate(seed: int = 0, end: date | None = None, days: int = 730, n_products
         used_names.add(name)
         filler = list(rng.choice(FILLER, size=2, replace=False))
         material = MATERIALS[shape]
-        description = (f"{name}: {phrases[0]}, {phrases[1]}. Made of {material}. " + " ".join(filler))
+        description = (f"{name}: {phrase_text(shape, phrases[0])}, {phrase_text(shape, phrases[1])}. "
+                       f"Made of {material}. " + " ".join(filler))
         price0 = float(np.round(rng.uniform(plo, phi), 0) - 0.01)
         eff = cat_eff + COLOURS[colour][1] + PATTERNS[pattern] + sum(PHRASES[p] for p in phrases)
         attributes = {"colour": colour, "pattern": pattern, "material": material}
@@ -362,10 +517,49 @@ def generate(seed: int = 0, end: date | None = None, days: int = 730, n_products
 
     events = _events(rng, products, dates, units, views, carts, paid, cum)
     return DemoData(start=start, end=end, categories=CATEGORY_TREE, products=products, daily=daily,
-                    promotions=pd.DataFrame(promo_rows, columns=["item_id", "starts_on", "ends_on",
-                                                                 "discount_percent"]),
+                    promotions=pd.concat([pd.DataFrame(promo_rows, columns=PROMOTION_COLUMNS),
+                                          current_promotions(seed, products.item_id.tolist(), end)],
+                                         ignore_index=True),
                     stockouts=stockouts, customers=customers, events=events, seed=seed,
-                    truth={"level": level, "growth": growth})
+                    truth={"level": level, "growth": growth}, variants=make_variants(seed, products))
+
+
+PROMOTION_COLUMNS = ["item_id", "starts_on", "ends_on", "discount_percent"]
+VARIANT_COLUMNS = ["item_id", "sku", "size", "stock", "position", "weight"]
+SIZE_CURVE = {"XS": 0.1, "S": 0.2, "M": 0.3, "L": 0.25, "XL": 0.15, "S/M": 0.5, "L/XL": 0.5}
+
+
+def make_variants(seed: int, products: pd.DataFrame) -> pd.DataFrame:
+    """One variant per size of each sized product (SKU = product SKU + size, "DS-0001-M", "DS-0008-SM"), the
+    product's stock split over them along the size curve (the sizes add up to the product's stock)."""
+    rng = np.random.default_rng([seed, 13])
+    rows = []
+    for r in products.itertuples():
+        sizes = [x for x in str(r.attributes.get("sizes", "")).split(",") if x]
+        if not sizes:
+            continue
+        weights = np.array([SIZE_CURVE.get(x, 1.0) for x in sizes])
+        split = rng.multinomial(int(r.stock), weights / weights.sum())
+        for position, (size, n, w) in enumerate(zip(sizes, split, weights)):
+            rows.append(dict(item_id=r.item_id, sku=f"{r.item_id}-{size.replace('/', '')}", size=size,
+                             stock=int(n), position=position, weight=float(w)))
+    return pd.DataFrame(rows, columns=VARIANT_COLUMNS)
+CURRENT_PROMOTION_SHARE = 0.15
+
+
+def current_promotions(seed: int, item_ids: list[str], end: date) -> pd.DataFrame:
+    """Promotions that start the day after the history (the day `seed_demo` runs, by default), so a shopper of
+    the demo sees sale prices. They come from their own random stream and lie after the history, so the sales,
+    events and every earlier figure of a seed stay exactly as they were."""
+    rng = np.random.default_rng([seed, 11])
+    pick = rng.random(len(item_ids)) < CURRENT_PROMOTION_SHARE
+    lengths = rng.integers(7, 22, size=len(item_ids))
+    pcts = rng.choice([10, 15, 20, 25, 30], size=len(item_ids))
+    first = end + timedelta(days=1)
+    return pd.DataFrame([dict(item_id=item, starts_on=first, ends_on=first + timedelta(days=int(n) - 1),
+                              discount_percent=int(pct))
+                         for item, chosen, n, pct in zip(item_ids, pick, lengths, pcts) if chosen],
+                        columns=PROMOTION_COLUMNS)
 
 
 def _events(rng, products, dates, units, views, carts, paid, cum) -> pd.DataFrame:

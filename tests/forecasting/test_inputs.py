@@ -69,7 +69,7 @@ def test_empty_input(shop, tiny_config):
 
 
 def test_unknown_config_option():
-    with pytest.raises(ForecastInputError, match="unknown option"):
+    with pytest.raises(ForecastInputError, match="unknown config option"):
         api.make_config({"epohcs": 3})
 
 

@@ -69,3 +69,19 @@ def test_backtest_run_origin_baselines_and_cold_groups(tmp_path):
     assert {(r["model"], r["group"]) for r in rows} == {(m, g) for m in ("snaive", "catmean") for g in ("cold", "warm")}
     cold_snaive = [r for r in rows if r["model"] == "snaive" and r["group"] == "cold"][0]
     assert cold_snaive["WAPE"] == 1.0          # no history -> predicts zero
+
+
+def test_wape_bias_and_totals_when_forecast_and_actual_sums_differ():
+    """Hand values: actuals sum to 8, forecasts to 9, so any denominator but sum(actuals) is caught."""
+    y = np.array([[4.0, 0, 2], [1, 1, 0]])
+    f = np.array([[2.0, 1, 2], [0, 3, 1]])
+    m = point_metrics(y, f)
+    assert m["WAPE"] == 7 / 8                 # |e| = 2+1+0 + 1+2+1
+    assert m["bias"] == 1 / 8
+    assert m["MAE"] == 7 / 6
+    r = evaluate(y, f, hist=np.ones((2, 20)))
+    assert r["WAPE"] == 7 / 8
+    assert r["WAPE_total"] == (abs(5 - 6) + abs(4 - 2)) / 8   # per-item totals over the horizon
+    assert r["WAPE_1-7"] == 7 / 8
+    f_over = f * 3                           # a forecast three times too high: WAPE > 1 (not capped)
+    assert point_metrics(y, f_over)["WAPE"] == (np.abs(f_over - y).sum()) / 8 > 1

@@ -19,6 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 GPU = ROOT / "docker-compose.gpu.yml"
+DEBIAN = ROOT / "docker-compose.debian.yml"
 ENTRYPOINT = ROOT / "docker" / "entrypoint-web.sh"
 
 # Distinctive values: they must come out of `config` (so they were read from the environment) and must not be in
@@ -48,6 +49,7 @@ def _config(tmp_path: Path, *files: Path, env: dict[str, str] | None = None) -> 
     """`docker-compose config` on copies of the files, in a folder holding a test .env."""
     for f in files:
         shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "docker" / "debian").mkdir(parents=True, exist_ok=True)  # build contexts must exist
     values = TEST_ENV if env is None else env
     (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
     args = [_compose_binary()]
@@ -68,6 +70,13 @@ def base(tmp_path_factory):
 @pytest.fixture(scope="module")
 def with_gpu(tmp_path_factory):
     out = _config(tmp_path_factory.mktemp("compose-gpu"), COMPOSE, GPU)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+@pytest.fixture(scope="module")
+def with_debian(tmp_path_factory):
+    out = _config(tmp_path_factory.mktemp("compose-debian"), COMPOSE, DEBIAN)
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)
 
@@ -173,7 +182,7 @@ SECRET_NAME = re.compile(r"(PASSWORD|SECRET|ACCESS_KEY|_KEY_ID|SECRET_KEY|TOKEN|
 ALLOWED_VALUE = re.compile(r"^\s*[\"']?(\$\{[A-Z0-9_]+(:?[-?][^}]*)?\}|\$\$[A-Z0-9_]+|\"\$\$[A-Z0-9_]+\")[\"']?\s*$")
 
 
-@pytest.mark.parametrize("path", [COMPOSE, GPU], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [COMPOSE, GPU, DEBIAN], ids=lambda p: p.name)
 def test_no_literal_secrets(path):
     text = path.read_text()
     for value in TEST_ENV.values():
@@ -203,19 +212,92 @@ def test_gpu_only_for_the_worker(base, with_gpu):
             assert not devices(service), f"the GPU override reserves a device for {name}"
 
 
+def test_gpu_reservation_is_well_formed(with_gpu):
+    """What Docker's device requests need: driver nvidia, a count or device ids, the gpu capability."""
+    worker = with_gpu["services"]["worker"]
+    (device,) = worker["deploy"]["resources"]["reservations"]["devices"]
+    assert device["capabilities"] == ["gpu"] and device["driver"] == "nvidia"
+    assert device.get("count") == "all" or isinstance(device.get("count"), int) or device.get("device_ids")
+    assert _stages()["worker"]["requirements"] == ["requirements.txt"], "the GPU worker image must carry torch"
+
+
+def _stages() -> dict[str, dict]:
+    """The Dockerfile's stages: name -> {"from": base, "requirements": files pip installs, "user": last USER}."""
+    stages: dict[str, dict] = {}
+    current = None
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        m = re.match(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", line, re.I)
+        if m:
+            current = stages.setdefault(m.group(2) or f"stage{len(stages)}",
+                                        {"from": m.group(1), "requirements": [], "user": None})
+            continue
+        if current is None:
+            continue
+        current["requirements"] += re.findall(r"pip install .*?-r\s+(\S+)", line)
+        if m := re.match(r"^USER\s+(\S+)", line):
+            current["user"] = m.group(1)
+    return stages
+
+
 def test_dockerfile():
     text = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
-    users = re.findall(r"^USER\s+(\S+)", text, re.M)
-    assert users and users[-1] not in {"root", "0"}, "the image must run as a non-root user"
-    assert "requirements.txt" in text
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim$", text, re.M), "the public python image stays the default"
+    stages = _stages()
+    assert stages["base"]["from"] == "${BASE_IMAGE}"
+    assert stages["base"]["requirements"] == ["requirements-web.txt"]
+    assert stages["web"]["from"] == "base" and stages["web"]["requirements"] == []
+    assert stages["worker"]["from"] == "base" and stages["worker"]["requirements"] == ["requirements.txt"]
+    assert list(stages)[-1] == "worker", "the default target (docker build .) must stay the complete image"
+    for name in ("web", "worker"):
+        assert stages[name]["user"] not in {None, "root", "0"}, f"the {name} image must run as a non-root user"
     ignored = (ROOT / ".dockerignore").read_text().split()
-    assert ".env" in ignored and ".git" in ignored
+    assert ".env" in ignored and ".git" in ignored and ".venv/" in ignored
+
+
+def test_torch_only_in_the_worker_image(base):
+    s = base["services"]
+    for name in ("web", "beat"):
+        assert s[name]["build"]["target"] == "web", name
+    assert s["worker"]["build"]["target"] == "worker"
+    assert s["web"]["image"] == s["beat"]["image"] != s["worker"]["image"]
+    assert s["worker"].get("shm_size"), "PyTorch data loaders need more than Docker's 64 MB /dev/shm"
+
+
+def test_debian_override_swaps_every_public_image(with_debian):
+    s = with_debian["services"]
+    for name, dockerfile in (("postgres", "postgres"), ("redis", "redis"), ("minio", "moto")):
+        assert s[name]["image"].startswith("shop-debian/"), name
+        assert s[name]["build"]["dockerfile"] == f"{dockerfile}.Dockerfile"
+        assert (ROOT / "docker" / "debian" / f"{dockerfile}.Dockerfile").exists()
+    assert s["createbucket"]["image"] == s["minio"]["image"], "the bucket is made with the moto image's boto3"
+    for name in ("web", "worker", "beat"):
+        assert s[name]["build"]["args"]["BASE_IMAGE"] == "shop-debian/python:3.11", name
+        assert s[name]["build"]["target"] in {"web", "worker"}, "the override must keep the base file's target"
+    # The health checks and what the app reaches stay those of the base file.
+    assert "pg_isready" in " ".join(s["postgres"]["healthcheck"]["test"])
+    assert s["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert s["minio"]["healthcheck"]["test"] and "minio.localhost" in s["minio"]["networks"]["default"]["aliases"]
+    assert s["minio"]["environment"]["S3_IGNORE_SUBDOMAIN_BUCKETNAME"] == "true"
+    assert s["web"]["environment"]["DATABASE_URL"].endswith("@postgres:5432/shop")
+
+
+def test_debian_images_match_the_pins():
+    moto = re.search(r"^ARG MOTO_VERSION=(\S+)$", (ROOT / "docker/debian/moto.Dockerfile").read_text(), re.M)
+    assert moto and f"moto[server]=={moto.group(1)}" in (ROOT / "requirements-dev.txt").read_text()
+    override = DEBIAN.read_text()
+    assert f"shop-debian/moto:{moto.group(1)}" in override
+    for script in ("docker/debian/build-base.sh", "docker/debian/postgres-entrypoint.sh",
+                   "docker/debian/redis-entrypoint.sh", "scripts/compose_smoke.sh"):
+        path = ROOT / script
+        assert path.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
+        shell = "bash" if "bash" in path.read_text().splitlines()[0] else "sh"
+        out = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
 
 
 def _settings_variables() -> set[str]:
     text = (ROOT / "config" / "settings.py").read_text()
-    return set(re.findall(r"\benv(?:_bool|_int|_list)?\(\s*\"([A-Z][A-Z0-9_]*)\"", text)) | set(
+    return set(re.findall(r"\benv(?:_bool|_int|_float|_list|_decimal)?\(\s*\"([A-Z][A-Z0-9_]*)\"", text)) | set(
         re.findall(r"os\.environ\.get\(\s*\"([A-Z][A-Z0-9_]*)\"", text))
 
 

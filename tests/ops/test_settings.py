@@ -79,3 +79,47 @@ def test_production_secure_defaults(tmp_path):
     out = manage(production_env(tmp_path), "shell", "-c", code)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1].split() == ["False", "True", "True", "True", "True", "True"]
+
+
+def test_production_collectstatic_builds_the_manifest(tmp_path):
+    """The web entrypoint runs collectstatic under `set -e`: a missing file referenced by a vendored stylesheet
+    (a source map) used to stop the container, and without the manifest every page is a 500."""
+    out = manage(production_env(tmp_path), "collectstatic", "--noinput", "-v0")
+    assert out.returncode == 0, out.stderr[-2000:]
+    manifest = tmp_path / "static" / "staticfiles.json"
+    assert manifest.exists()
+    import json
+
+    paths = json.loads(manifest.read_text())["paths"]
+    assert "vendor/bootstrap/bootstrap.min.css" in paths
+    assert (tmp_path / "static" / paths["vendor/bootstrap/bootstrap.min.css"]).exists()
+
+
+@pytest.mark.parametrize("key", [
+    "change-me-to-50-plus-random-characters",          # the .env.example placeholder
+    "x",
+    "short-but-random-Zq8#kP2",                         # under 50 characters
+    "django-insecure-" + secrets.token_urlsafe(50),    # Django's own marker of a development key
+    "a" * 80,                                          # long, one character
+    "abcd" * 20,                                       # long, four characters
+    "change-me-" + secrets.token_urlsafe(50),          # a placeholder someone appended to
+], ids=["placeholder", "x", "short", "django-insecure", "one-char", "four-chars", "change-me-prefix"])
+def test_production_refuses_a_weak_secret_key(tmp_path, key):
+    out = manage(production_env(tmp_path, SECRET_KEY=key), "check")
+    assert out.returncode != 0
+    assert "ImproperlyConfigured" in out.stderr and "SECRET_KEY" in out.stderr
+    assert len(key) < 10 or key not in out.stderr  # the message never echoes the key
+
+
+def test_local_mode_accepts_any_key(tmp_path):
+    env = production_env(tmp_path, SHOP_ENV="local", SECRET_KEY="x")
+    assert manage(env, "check").returncode == 0
+
+
+def test_production_api_has_no_basic_auth_unless_asked(tmp_path):
+    code = "from django.conf import settings as s; print(s.REST_FRAMEWORK['DEFAULT_AUTHENTICATION_CLASSES'])"
+    out = manage(production_env(tmp_path), "shell", "-c", code)
+    assert out.returncode == 0, out.stderr
+    assert "Basic" not in out.stdout and "SessionAuthentication" in out.stdout
+    out = manage(production_env(tmp_path, API_BASIC_AUTH="true"), "shell", "-c", code)
+    assert "shop.authentication.BasicAuthentication" in out.stdout

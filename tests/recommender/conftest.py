@@ -69,3 +69,9 @@ def _media():
     """The engine tests need neither Django nor media settings: override the project-wide autouse fixture (which
     needs pytest-django's ``settings``) so ``pytest tests/recommender -p no:django`` works."""
     yield
+
+
+@pytest.fixture(autouse=True)
+def _pages_not_kept():
+    """No Django here either (see _media)."""
+    yield

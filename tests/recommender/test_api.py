@@ -113,7 +113,8 @@ def test_new_items_get_content_neighbours(data):
 def test_progress_callback_and_losses(data):
     inter, items = data
     seen = []
-    art = api.fit(inter, items, {**TINY, "epochs": 3}, progress=lambda e, l: seen.append((e, l["loss"])), verbose=False)
+    art = api.fit(inter, items, {**TINY, "epochs": 3, "model": "dnn"},
+                  progress=lambda e, l: seen.append((e, l["loss"])), verbose=False)
     assert [e for e, _ in seen] == [1, 2, 3]
     assert all(np.isfinite(l) for _, l in seen)
     assert art.losses == [l for _, l in seen]

@@ -35,7 +35,7 @@ def test_admin_stock_change_closes_the_stock_out(client, make_product, admin_use
     data = {"name": p.name, "slug": p.slug, "sku": p.sku, "category": p.category_id, "description": p.description,
             "price": "10.00", "stock": "7", "attributes": "{}", "is_active": "on",
             "images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0", "promotions-TOTAL_FORMS": "0",
-            "promotions-INITIAL_FORMS": "0"}
+            "promotions-INITIAL_FORMS": "0", "variants-TOTAL_FORMS": "0", "variants-INITIAL_FORMS": "0"}
     r = client.post(f"/admin/shop/product/{p.pk}/change/", data)
     assert r.status_code == 302, r.content.decode()[:2000]
     p.refresh_from_db()

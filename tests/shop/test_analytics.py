@@ -109,3 +109,10 @@ def test_catalog_items_for_the_engines(make_product, django_assert_max_num_queri
     assert (row["name"], row.category, row.category_path, row.price) == ("Blue Mug", "mugs", "home/mugs", 9.5)
     assert row.image.endswith(".png") and len(row.image_hash) == 64
     assert df.iloc[1].image == "" and list(analytics.catalog_items(active_only=True).item_id) == [a.pk]
+
+
+def test_daily_stats_of_products_created_after_the_range_are_empty(make_product):
+    make_product()  # created today
+    yesterday = date.today() - timedelta(days=1)
+    out = analytics.daily_product_stats(yesterday - timedelta(days=10), yesterday)
+    assert out.empty and list(out.columns) == analytics.DAILY_COLUMNS

@@ -48,3 +48,43 @@ def test_logged_in_views_carry_the_user(client, make_product, user):
     client.force_login(user)
     client.get(f"/p/{p.slug}/")
     assert Event.objects.get().user_id == user.pk
+
+
+def _wait_for(predicate, seconds=10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_batched_events_reach_redis_from_the_background_thread(client, make_product, buffered, settings):
+    """SHOP_EVENT_BATCH_SECONDS > 0: a request only queues its events; the process's thread pushes them."""
+    settings.SHOP_EVENT_BATCH_SECONDS = 0.05
+    p = make_product()
+    for _ in range(5):
+        client.get(f"/p/{p.slug}/?src=list")
+    assert _wait_for(lambda: buffered.llen(events.BUFFER_KEY) == 5)
+    assert flush_events() == 5 and Event.objects.filter(product=p, kind="view", source="list").count() == 5
+
+
+def test_batched_events_waiting_at_exit_are_pushed(make_product, buffered):
+    shipper = events._Shipper()  # one whose thread has not run yet
+    shipper.items.extend(['{"kind": "view"}', '{"kind": "search"}'])
+    shipper.flush()  # what the atexit hook does
+    assert buffered.llen(events.BUFFER_KEY) == 2 and shipper.items == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batched_events_go_to_the_database_when_redis_is_refused(client, make_product, settings, refused_redis):
+    from shop import resilience
+
+    settings.SHOP_EVENT_LOG = "buffer"
+    settings.SHOP_EVENT_BATCH_SECONDS = 0.05
+    settings.REDIS_URL, settings.REDIS_TIMEOUT = refused_redis, 0.3
+    resilience.reset_client()
+    p = make_product()
+    for _ in range(3):
+        assert client.get(f"/p/{p.slug}/").status_code == 200
+    assert _wait_for(lambda: Event.objects.filter(product=p, kind="view").count() == 3)

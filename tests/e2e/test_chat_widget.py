@@ -1,0 +1,95 @@
+"""The chat widget in headless Chromium: keyboard use, a price question, script injection, phone width."""
+import os
+
+import pytest
+
+from shop.models import Category, Product
+from tests.chatbot.conftest import (_fresh_caches, chat_model, encoder_dir, price_today, shop_catalog,  # noqa: F401
+                                    trained_blob)
+
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+EVIL = '<img src=x onerror="window.__pwned=1">'
+
+
+def _wait(b, predicate, timeout=20):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(b, timeout).until(lambda d: predicate(d))
+
+
+def _last_bot_text(b):
+    items = b.find_elements("css selector", "#chat-log li.chat-bot:not(.chat-waiting) .chat-text")
+    return items[-1].text if items else ""
+
+
+def _ask(b, text, expect):
+    from selenium.webdriver.common.keys import Keys
+
+    box = b.find_element("id", "chat-input")
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+    _wait(b, lambda d: expect in _last_bot_text(d))
+    return _last_bot_text(b)
+
+
+def test_price_question_by_keyboard(browser, live_server, chat_model, shop_catalog):  # noqa: F811
+    from selenium.webdriver.common.keys import Keys
+
+    b = browser
+    lamp = shop_catalog["lamp"]
+    expected = f"{price_today(lamp)} EUR"
+    b.get(live_server.url + "/")
+    button = b.find_element("id", "chat-open")
+    assert button.get_attribute("aria-expanded") == "false"
+    button.send_keys(Keys.ENTER)  # keyboard activation
+    _wait(b, lambda d: d.find_element("id", "chat-panel").is_displayed())
+    assert b.switch_to.active_element.get_attribute("id") == "chat-input"
+    assert button.get_attribute("aria-expanded") == "true"
+    reply = _ask(b, "How much is the Harbor Lamp?", expected)
+    assert expected == "44.99 EUR" and "25% off" in reply
+    card = b.find_elements("css selector", "#chat-log .chat-card a.chat-card-link")[-1]
+    assert card.get_attribute("href").endswith(lamp.get_absolute_url()) and "Harbor Lamp" in card.text
+    b.switch_to.active_element.send_keys(Keys.ESCAPE)
+    _wait(b, lambda d: not d.find_element("id", "chat-panel").is_displayed())
+    assert b.switch_to.active_element.get_attribute("id") == "chat-open"
+    b.get(live_server.url + lamp.get_absolute_url())  # the conversation stays for the session
+    b.find_element("id", "chat-open").click()
+    assert "44.99 EUR" in b.find_element("id", "chat-log").text
+
+
+def test_script_injection_in_a_question_and_a_product_name_is_inert(browser, live_server, chat_model,  # noqa: F811
+                                                                    shop_catalog):
+    cat = Category.objects.get(slug="lamps")
+    Product.objects.create(name=f"Zephyr Lamp {EVIL}", slug="zephyr-evil", sku="EVIL-1", category=cat,
+                           price="12.00", stock=4, attributes={"colour": "black"})
+    b = browser
+    b.get(live_server.url + "/")
+    b.find_element("id", "chat-open").click()
+    _wait(b, lambda d: d.find_element("id", "chat-panel").is_displayed())
+    _ask(b, f"{EVIL}<script>window.__pwned=2</script> hello?", "")
+    _wait(b, lambda d: len(d.find_elements("css selector", "#chat-log li.chat-bot:not(.chat-waiting)")) >= 2)
+    _ask(b, "show me black lamps", "I found")  # the only black one: its card carries the name
+    log = b.find_element("id", "chat-log")
+    assert EVIL in log.text  # shown as text, in the question and in the product card
+    assert log.find_elements("css selector", "img[src='x'], script") == []
+    assert b.execute_script("return window.__pwned === undefined")
+    card = log.find_elements("css selector", ".chat-card-name")[-1]
+    assert card.text == f"Zephyr Lamp {EVIL}"
+
+
+def test_usable_at_phone_width(browser, live_server, chat_model, shop_catalog, tmp_path):  # noqa: F811
+    b = browser
+    b.set_window_size(390, 844)
+    b.get(live_server.url + "/")
+    b.find_element("id", "chat-open").click()
+    _wait(b, lambda d: d.find_element("id", "chat-panel").is_displayed())
+    _ask(b, "red mugs under 20", "I found")
+    assert "Willow Mug" in b.find_elements("css selector", "#chat-log .chat-card-name")[-1].text
+    shot = os.environ.get("CHAT_SCREENSHOT") or str(tmp_path / "chat-phone.png")
+    b.save_screenshot(shot)
+    panel = b.find_element("id", "chat-panel").rect
+    width = b.execute_script("return document.documentElement.clientWidth")
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= width + 1
+    send = b.find_element("id", "chat-send").rect
+    assert send["x"] + send["width"] <= width + 1
