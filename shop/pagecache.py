@@ -20,7 +20,8 @@ nothing), so the holes are always exercised.
 
 Memory: at most ``SHOP_PAGE_CACHE_MB`` per process (least recently used pages go first). Freshness: a change shows
 at once in the process that made it and within ``SHOP_CACHE_FRESHNESS_SECONDS`` in the others (shop.versions).
-Redis plays no part, so a Redis outage changes nothing here.
+Redis plays no part, so a Redis outage changes nothing here. Each response says ``X-Page-Cache: hit``, ``miss`` or
+``off`` (the page was kept already, rendered now, or the cache is off).
 """
 from __future__ import annotations
 
@@ -144,10 +145,12 @@ def page(request, key: tuple, build: Callable[[], Page]) -> Entry:
     enabled = settings.SHOP_PAGE_CACHE
     values = versions.current()  # before any data is read: a change after this point makes the page stale
     day = timezone.localdate()
+    request._page_cache = "miss" if enabled else "off"
     if enabled:
         entry = _pages.get(key)
         if entry is not None:
             if _fresh(entry, values, day):
+                request._page_cache = "hit"
                 return entry
             _pages.drop(key)
     built = build()
@@ -174,7 +177,9 @@ def respond(request, entry: Entry, slot_context: dict | None = None) -> HttpResp
     context = entry.slot_context if slot_context is None else slot_context
     for i in range(1, len(parts), 2):
         out[i] = fill(parts[i], request, context)
-    return HttpResponse("".join(out), status=entry.meta.get("status", 200))
+    response = HttpResponse("".join(out), status=entry.meta.get("status", 200))
+    response["X-Page-Cache"] = getattr(request, "_page_cache", "miss")  # hit / miss / off: for ops and benchmarks
+    return response
 
 
 # ------------------------------------------------------------------------------------------------- the holes

@@ -83,10 +83,15 @@ class Gunicorn:
 
 
 def fetch(url: str, headers: dict | None = None) -> bytes:
+    return fetch_with_headers(url, headers)[0]
+
+
+def fetch_with_headers(url: str, headers: dict | None = None) -> tuple[bytes, dict]:
+    """The body and the response headers (lower-cased names) of a GET that must answer 200."""
     with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as r:
         if r.status != 200:
             raise SystemExit(f"{url}: HTTP {r.status}")
-        return r.read()
+        return r.read(), {k.lower(): v for k, v in r.headers.items()}
 
 
 @dataclass

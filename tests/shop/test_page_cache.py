@@ -78,6 +78,16 @@ def test_a_kept_page_is_served_without_a_query_and_the_cache_is_really_on(client
     events.redis_client().delete(events.BUFFER_KEY)
 
 
+def test_each_response_says_whether_it_came_from_the_cache(client, settings, page_cache, shop):
+    url = shop["mug"].get_absolute_url()
+    assert [client.get(url)["X-Page-Cache"] for _ in range(2)] == ["miss", "hit"]
+    shop["mug"].price = Decimal("9.50")
+    shop["mug"].save()
+    assert client.get(url)["X-Page-Cache"] == "miss"  # changed: rendered again
+    settings.SHOP_PAGE_CACHE = False
+    assert [client.get(url)["X-Page-Cache"] for _ in range(2)] == ["off", "off"]
+
+
 def test_a_price_change_shows_at_once_on_every_page(client, page_cache, shop):
     mug = shop["mug"]
     for url in pages(mug).values():
