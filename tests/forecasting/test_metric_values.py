@@ -97,3 +97,13 @@ def test_nothing_sold_in_the_horizon_gives_no_wape_total():
     r = evaluate(np.zeros((1, 7)), np.ones((1, 7)), np.ones((1, 14)))
     assert math.isnan(r["WAPE_total"]) and math.isnan(r["WAPE"])
     assert "WAPE_1-7" in r and "WAPE_8-28" not in r  # a one-week horizon has exactly the first band
+
+
+def test_the_direction_score_is_the_forecast_over_the_last_period_plus_one_unit():
+    # item 0 sold 1 unit last period, item 1 sold 4; the forecasts are 3 and 10 units: scores 3/2 = 1.5 and
+    # 10/5 = 2.0, so the item that went up (item 0: 2 > 1) ranks below the one that went down (3 < 4): AUC 0
+    prev = np.array([[1.0, 0.0], [2.0, 2.0]])
+    y = np.array([[1.0, 1.0], [1.0, 2.0]])
+    f = np.array([[3.0, 0.0], [5.0, 5.0]])
+    m = direction_metrics(y, f, prev)
+    assert m["dir_AUC"] == pytest.approx(0.0) and m["dir_acc"] == pytest.approx(0.5)

@@ -238,3 +238,34 @@ def test_an_empty_or_missing_cart_sums_to_zero(db):
     for c in (None, Cart.objects.create()):
         s = carts.summary(c)
         assert s.rows == [] and s.count == 0 and s.total == Decimal("0.00")
+
+
+def test_setting_a_sizes_quantity_changes_that_line(tee):
+    t, m = tee
+    cart = Cart.objects.create()
+    carts.set_quantity(cart, t, 2, m)
+    carts.set_quantity(cart, t, 1, m)  # the line of size M, not a second line
+    assert lines(cart) == [(t.pk, m.pk, 1)]
+
+
+def test_the_summary_reads_a_whole_cart_in_a_fixed_number_of_queries(make_product, django_assert_num_queries):
+    cart = Cart.objects.create()
+    for i in range(4):
+        carts.add(cart, make_product(name=f"P{i}", price="10.00", stock=5), 1)
+    with django_assert_num_queries(3):  # lines with products, categories and sizes; photos; today's promotions
+        s = carts.summary(cart)
+        assert [r.product.category.name for r in s.rows] and s.total == Decimal("40.00")
+
+
+def test_a_carts_lines_are_the_same_key_whatever_order_they_were_added_in(make_product, tee):
+    """The cart page is kept per content (shop.pagecache): two carts with the same lines are one page."""
+    t, m = tee
+    m2 = ProductVariant.objects.create(product=t, sku=f"{t.sku}-S", size="S", stock=2, position=2)
+    a, b = make_product(name="A", stock=5), make_product(name="B", stock=5)
+    one, two = Cart.objects.create(), Cart.objects.create()
+    for cart, order in ((one, [(b, None), (t, m2), (a, None), (t, m)]), (two, [(t, m), (a, None), (t, m2), (b, None)])):
+        for product, variant in order:
+            carts.add(cart, product, 1, variant)
+    keys = [carts.line_keys(visitor({carts.SESSION_KEY: c.pk})) for c in (one, two)]
+    assert keys[0] == keys[1] == tuple(sorted(keys[0], key=lambda k: (k[0], k[1] or 0)))
+    assert len(keys[0]) == 4

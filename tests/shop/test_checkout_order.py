@@ -205,3 +205,43 @@ def test_recent_order_finds_the_shoppers_last_order_only(make_product, user, oth
     assert checkout.recent_order(user, minutes=15) is not None
     Order.objects.filter(pk=mine.pk).update(created_at=timezone.now() - timedelta(minutes=9))
     assert checkout.recent_order(user) == mine
+
+
+def test_a_product_whose_sizes_are_all_switched_off_sells_as_a_whole(make_product):
+    mug = make_product(name="Mug", price="12.50", stock=5)
+    ProductVariant.objects.create(product=mug, sku="MUG-S", size="S", stock=0, is_active=False)
+    order = place(cart_of({mug: 1}))
+    assert order.lines.get().variant_id is None and Product.objects.get(pk=mug.pk).stock == 4
+
+
+def test_the_cheapest_delivery_is_chosen_for_the_shoppers_country(make_product, monkeypatch):
+    """A merchant's method priced per country (the shipping module's extension point) is quoted for the order's
+    country, not for an unknown one."""
+    from shop import shipping
+
+    class ByCountry(shipping.ShippingMethod):
+        code, label = "carrier", "Carrier"
+
+        def cost(self, subtotal, country):
+            return {"DE": Decimal("3.00"), "AT": Decimal("8.00")}.get(country, Decimal("1.00"))
+
+    monkeypatch.setattr(shipping, "methods", lambda: [ByCountry()])
+    mug = make_product(name="Mug", price="12.50", stock=5)
+    order = place(cart_of({mug: 1}))  # to Germany
+    assert (order.shipping_method, order.shipping_cost) == ("carrier", Decimal("3.00"))
+
+
+def test_lines_are_placed_in_product_order_whatever_order_they_were_added_in(make_product):
+    """Locks are taken in one order (no deadlock between two checkouts) and the receipt lists lines that way."""
+    a, b, c = (make_product(name=n, price="1.00", stock=5) for n in "ABC")
+    tee = make_product(name="Tee", price="2.00", stock=0)
+    s = ProductVariant.objects.create(product=tee, sku="TEE-S", size="S", stock=2, position=1)
+    m = ProductVariant.objects.create(product=tee, sku="TEE-M", size="M", stock=2, position=0)
+    Product.objects.filter(pk=tee.pk).update(stock=4)
+    cart = Cart.objects.create()
+    for key in ((tee, m), c, a, (tee, s), b):  # M (the newer size, the higher id) first
+        product, variant = key if isinstance(key, tuple) else (key, None)
+        CartLine.objects.create(cart=cart, product=product, variant=variant, quantity=1)
+    order = place(cart)
+    got = list(order.lines.order_by("pk").values_list("product_id", "variant_id"))
+    assert got == sorted(got, key=lambda k: (k[0], k[1] or 0)) and len(got) == 5

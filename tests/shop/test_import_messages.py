@@ -218,6 +218,28 @@ def test_a_variant_sku_of_another_product_is_refused(tmp_path, make_product):
     assert str(exc.value) == "line 3: variant T-S belongs to another product"
 
 
+def test_products_listed_after_a_variant_row_are_loaded_too(tmp_path, db):
+    f = csv(tmp_path, CATALOG + "T,Tee,Apparel,20.00,,,,,,,,\nT-S,,,,,4,,,no,T,S,\nU,Top,Apparel,25.00,,3,,,,,,\n")
+    assert imports.load_catalog(imports.parse_catalog(f))["created"] == 2
+    assert Product.objects.get(sku="U").stock == 3
+    assert ProductVariant.objects.get(sku="T-S").is_active is False  # "no" switches a size off
+
+
+def test_categories_of_the_same_name_under_different_parents_stay_apart(tmp_path, db):
+    f = csv(tmp_path, CATALOG + "A,Shoe A,Men/Shoes,50.00,,,,,,,,\nB,Shoe B,Women/Shoes,50.00,,,,,,,,\n")
+    imports.load_catalog(imports.parse_catalog(f))
+    a, b = Product.objects.get(sku="A").category, Product.objects.get(sku="B").category
+    assert (a.name, a.parent.name, b.name, b.parent.name) == ("Shoes", "Men", "Shoes", "Women") and a != b
+
+
+def test_an_unreadable_header_is_line_1(tmp_path, db):
+    f = tmp_path / "latin1.csv"
+    f.write_bytes("sku,name,cat\xe9gorie,price\n".encode("latin-1"))
+    with pytest.raises(imports.ImportFailed) as exc:
+        imports.parse_catalog(f)
+    assert exc.value.line == 1 and str(exc.value).startswith("line 1: unreadable header (")
+
+
 # --- sales ----------------------------------------------------------------------------------------------------------
 def sales_error(tmp_path, *rows, **kw):
     return refused(imports.parse_sales, tmp_path, SALES + "".join(r + "\n" for r in rows), **kw)

@@ -212,3 +212,58 @@ def test_counting_a_sold_out_size_as_still_empty_keeps_the_period_open(make_prod
     take(p, 1, size(p, "S"))
     stock.set_variant_stock(size(p, "S"), 0)
     assert open_stockouts(p) == 1 and closed_stockouts(p) == 0
+
+
+def changed_keys(action):
+    """The page-cache change counters (shop.versions) that `action` bumps in this process."""
+    from shop import versions
+
+    before = dict(versions.current())
+    action()
+    after = versions.current()
+    return {k for k in set(before) | set(after) if before.get(k, 0) != after.get(k, 0)}
+
+
+def test_a_sale_marks_its_product_changed_and_the_lists_only_when_it_sells_out(make_product):
+    from shop import versions
+
+    p = make_product(stock=5)
+    key = versions.product_key(p.pk)
+    assert changed_keys(lambda: take(p, 1)) == {key}  # a product page shows the stock; lists only "sold out"
+    assert changed_keys(lambda: take(p, 4)) == {key, versions.LISTS}  # the last unit: cards say "Out of stock"
+
+
+def test_a_size_selling_out_changes_the_lists_while_its_product_still_has_stock(make_product):
+    from shop import versions
+
+    p = sized(make_product, S=1, M=3)
+    key = versions.product_key(p.pk)
+    assert changed_keys(lambda: take(p, 1, size(p, "M"))) == {key}
+    assert changed_keys(lambda: take(p, 1, size(p, "S"))) == {key, versions.LISTS}  # S sold out, M still has 2
+    assert Product.objects.get(pk=p.pk).stock == 2
+
+
+def test_giving_back_marks_the_product_changed(make_product):
+    from shop import versions
+
+    p = make_product(stock=0)
+
+    def back():
+        with transaction.atomic():
+            stock.lock_products([p.pk])
+            stock.give_back(p.pk, 2)
+
+    assert versions.product_key(p.pk) in changed_keys(back)
+
+
+def test_a_product_whose_sizes_are_all_switched_off_is_counted_as_a_whole(make_product):
+    p = sized(make_product, S=2)
+    ProductVariant.objects.filter(product=p).update(is_active=False)
+    stock.set_stock(p, 4)  # no active size left: the product's own count
+    assert Product.objects.get(pk=p.pk).stock == 4
+
+
+def test_the_last_unit_of_the_last_size_counted_away_opens_a_stock_out(make_product):
+    p = sized(make_product, S=1)
+    stock.set_variant_stock(size(p, "S"), 0)  # 1 -> 0
+    assert Product.objects.get(pk=p.pk).stock == 0 and open_stockouts(p) == 1
