@@ -172,8 +172,10 @@ class DemoData:
         by_item = {item: (g.sku.to_numpy(), np.cumsum(g.weight.to_numpy()) / g.weight.sum())
                    for item, g in self.variants.groupby("item_id", sort=False)}
         items = self.events.item_id.to_numpy()
-        kinds = self.events.event.to_numpy()
-        for k in np.nonzero(np.isin(kinds, ["cart", "purchase"]) & np.isin(items, list(by_item)))[0]:
+        # pandas' isin hashes; np.isin on these object arrays compares every event with every sized SKU (hours for
+        # a 10,000-product catalog)
+        wanted = (self.events.event.isin(["cart", "purchase"]) & self.events.item_id.isin(list(by_item))).to_numpy()
+        for k in np.nonzero(wanted)[0]:
             skus, cum = by_item[items[k]]
             out[k] = skus[min(int(np.searchsorted(cum, draws[k], side="right")), len(skus) - 1)]
         return out
