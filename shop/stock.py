@@ -79,10 +79,12 @@ def give_back(product_id: int, quantity: int, variant_id: int | None = None) -> 
     product's lock."""
     versions.products_changed(product_id)
     if variant_id is not None and ProductVariant.objects.filter(pk=variant_id, product_id=product_id).update(
-            stock=F("stock") + quantity):
+            stock=F("stock") + quantity) and ProductVariant.objects.filter(product_id=product_id,
+                                                                            is_active=True).exists():
         sync_product_stock(Product(pk=product_id))  # the sum of the active variants, the variant's units included
         return
-    Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)  # no variant (any more)
+    # no variant (any more), or none of its sizes is sold any more: the product counts its own stock
+    Product.objects.filter(pk=product_id).update(stock=F("stock") + quantity)
     if quantity > 0:
         _stock_out_closes(product_id)
 

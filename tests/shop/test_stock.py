@@ -119,6 +119,17 @@ def test_giving_back_a_size_that_was_removed_restocks_the_product(make_product):
     assert Product.objects.get(pk=p.pk).stock == 2
 
 
+def test_giving_back_a_size_when_no_size_is_sold_any_more_restocks_the_product(make_product):
+    p = sized(make_product, S=1)
+    take(p, 1, size(p, "S"))
+    assert open_stockouts(p) == 1
+    ProductVariant.objects.filter(product=p).update(is_active=False)  # the product is sold as a whole now
+    with transaction.atomic():
+        stock.lock_products([p.pk])
+        stock.give_back(p.pk, 1, size(p, "S").pk)
+    assert Product.objects.get(pk=p.pk).stock == 1 and open_stockouts(p) == 0
+
+
 def test_giving_back_nothing_keeps_the_stock_out_open(make_product):
     p = make_product(stock=1)
     take(p, 1)
