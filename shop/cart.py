@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -36,35 +36,34 @@ def get_cart(request, create: bool = False) -> Cart | None:
     return cart
 
 
-def _lines_of(request):
-    """The visitor's cart lines as a queryset (None: no cart possible, no query needed)."""
+def line_keys(request) -> tuple:
+    """(product id, variant id, quantity) of each line of the visitor's cart, in a fixed order: one plain SQL
+    statement (every page a shopper with a cart opens reads it, for the badge), none for a visitor without a cart
+    in their session."""
     if request.user.is_authenticated:
-        return CartLine.objects.filter(cart__user=request.user)
-    cart_id = request.session.get(SESSION_KEY)
-    return CartLine.objects.filter(cart_id=cart_id, cart__user=None) if cart_id else None
+        where, param = "c.user_id = %s", request.user.pk
+    else:
+        param = request.session.get(SESSION_KEY)
+        if not isinstance(param, int):
+            return ()
+        where = "l.cart_id = %s AND c.user_id IS NULL"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT l.product_id, l.variant_id, l.quantity FROM {CartLine._meta.db_table} l "
+                    f"JOIN {Cart._meta.db_table} c ON c.id = l.cart_id WHERE {where} "
+                    "ORDER BY l.product_id, l.variant_id", [param])
+        return tuple(cur.fetchall())
 
 
 def count(request) -> int:
-    """Units in the visitor's cart (the badge on every page): one query, none for a visitor without a session."""
-    from django.db.models import Sum
-
-    lines = _lines_of(request)
-    return (lines.aggregate(n=Sum("quantity"))["n"] or 0) if lines is not None else 0
-
-
-def line_keys(request) -> tuple:
-    """(product id, variant id, quantity) of each line of the visitor's cart, in a fixed order: one query."""
-    lines = _lines_of(request)
-    if lines is None:
-        return ()
-    return tuple(lines.order_by("product_id", "variant_id").values_list("product_id", "variant_id", "quantity"))
+    """Units in the visitor's cart (the badge on every page): one query, none for a visitor without a cart."""
+    return sum(quantity for _, _, quantity in line_keys(request))
 
 
 def resolve_variant(product: Product, variant_id) -> ProductVariant | None:
     """The variant a shopper chose for `product`, or None for a product without variants; CartError when a
     product with variants comes without one (or with one of another product)."""
     if variant_id in (None, ""):
-        if ProductVariant.objects.filter(product=product, is_active=True).exists():
+        if product.has_sizes():
             raise CartError(f"Choose a size of {product.name}.")
         return None
     try:

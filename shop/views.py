@@ -154,10 +154,17 @@ def search(request):
 def cart_view(request):
     lines = carts.line_keys(request)
     request._cart_count = sum(q for _, _, q in lines)  # the badge (shop.pagecache.cart_link) needs no query
-    cart = SimpleLazyObject(lambda: carts.get_cart(request))  # read only if a slot's renderer asks for it
+    found = {}
+
+    def the_cart():  # read once, and only if the page is built or a slot's renderer asks for it
+        if "cart" not in found:
+            found["cart"] = carts.get_cart(request) if lines else None
+        return found["cart"]
+
+    cart = SimpleLazyObject(the_cart)
 
     def build():
-        page = _cart_page(carts.get_cart(request) if lines else None)
+        page = _cart_page(the_cart())
         page.deps = [versions.product_key(pid) for pid in dict.fromkeys(pid for pid, _, _ in lines)]
         return page
 
