@@ -18,6 +18,7 @@ products viewed or carted in this browser session), ``related`` (the product's o
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import re
 from dataclasses import dataclass
 
@@ -33,7 +34,11 @@ _REF = re.compile(r"(?P<slot>[a-z]+)\.(?P<arm>model|control)\.(?P<version>\d{1,1
 
 def bucket(visitor_id: str, experiment: str | None = None) -> float:
     """Where a visitor falls in [0, 1) for the experiment (uniform over random visitor ids)."""
-    name = settings.RECOMMENDER_EXPERIMENT if experiment is None else experiment
+    return _bucket(settings.RECOMMENDER_EXPERIMENT if experiment is None else experiment, visitor_id)
+
+
+@lru_cache(maxsize=16384)  # every slot of every page asks; a visitor's pages come from the same few processes
+def _bucket(name: str, visitor_id: str) -> float:
     digest = hashlib.sha256(f"{name}:{visitor_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0 ** 64
 

@@ -12,7 +12,6 @@ from collections import OrderedDict
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from shop import events, versions
 from shop.models import Event
@@ -67,7 +66,7 @@ def _show(request, slot: str, whose: tuple, pick, title=None) -> str:
     key = None
     if keep:
         values = versions.current()  # before reading: a change after this point is seen by the next request
-        key = (slot, whose, results.live_key(), values.get(versions.LISTS, 0), timezone.localdate())
+        key = (slot, whose, results.live_key(), values.get(versions.LISTS, 0), versions.today())
         hit = _kept.get(key)
         if hit is not None:
             return _log_and_return(request, *hit)

@@ -39,7 +39,6 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -144,7 +143,7 @@ def page(request, key: tuple, build: Callable[[], Page]) -> Entry:
     the cache is on and the page is a 200). ``build`` may raise Http404 (nothing is kept)."""
     enabled = settings.SHOP_PAGE_CACHE
     values = versions.current()  # before any data is read: a change after this point makes the page stale
-    day = timezone.localdate()
+    day = versions.today()
     request._page_cache = "miss" if enabled else "off"
     if enabled:
         entry = _pages.get(key)

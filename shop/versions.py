@@ -30,10 +30,13 @@ import itertools
 import logging
 import threading
 import time
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,23 @@ _newest: int | None = None         # the newest value read from the database; No
 _checked = float("-inf")
 _local = itertools.count(1)        # this process's own bumps before they are committed: -1, -2, ...
 _pending = threading.local()       # keys changed in this thread's open transaction, published at its commit
+
+
+_day: tuple = (None, None, None)  # (local date, from, until): aware datetimes
+
+
+def today() -> date:
+    """``timezone.localdate()``, with the time-zone arithmetic done again only when the local day ends (every kept
+    page and slot is keyed on the day; the conversion was a visible part of serving a kept page)."""
+    global _day
+    day, start, until = _day
+    now = timezone.now()
+    if start is None or not start <= now < until:  # a new day, or the clock was set back
+        local = timezone.localtime(now)
+        day = local.date()
+        midnight = datetime.combine(day + timedelta(days=1), dtime(0), tzinfo=local.tzinfo)
+        _day = (day, now, min(midnight, now + timedelta(hours=1)))  # at least hourly: a changed TIME_ZONE shows
+    return day
 
 
 def product_key(product_id: int) -> str:

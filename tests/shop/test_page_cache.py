@@ -278,3 +278,23 @@ def test_a_change_shows_in_another_process_on_its_next_request(make_product, pro
     for _ in range(6):
         assert "7.00 EUR" in fetch()
     assert versions.current().get(versions.product_key(mug.pk), 0) > 0  # the row was bumped after the commit
+
+
+def test_today_follows_the_local_day_across_midnight_and_a_clock_set_back(monkeypatch, settings):
+    """versions.today() keeps the local date between midnights; it must still turn at midnight (shop time zone,
+    not UTC) and follow a clock that goes back."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    settings.TIME_ZONE = "Pacific/Auckland"  # far from UTC: the local day turns at 11:00 UTC in December
+    zone = ZoneInfo("Pacific/Auckland")
+    clock = {"now": datetime(2026, 12, 6, 23, 59, 59, tzinfo=zone)}
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    monkeypatch.setattr(versions, "_day", (None, None, None))
+    seen = []
+    for moment in [(2026, 12, 6, 23, 59, 59), (2026, 12, 7, 0, 0, 0), (2026, 12, 7, 12, 0), (2026, 12, 6, 22, 0),
+                   (2026, 12, 8, 0, 30)]:
+        clock["now"] = datetime(*moment, tzinfo=zone)
+        seen.append(versions.today())
+        assert seen[-1] == timezone.localdate(), moment
+    assert [d.day for d in seen] == [6, 7, 7, 6, 8]
