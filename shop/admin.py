@@ -103,7 +103,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
-        if obj is not None and obj.variants.filter(is_active=True).exists():
+        if obj is not None and obj.has_sizes():
             fields.append("stock")  # the sum of the variants: change it per variant below
         return fields
 

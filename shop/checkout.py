@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import order_flow, payments, pricing, shipping, stock
-from .models import Cart, Order, OrderLine, OrderStatusChange, ProductVariant
+from .models import Cart, Order, OrderLine, OrderStatusChange, Product, ProductVariant
 from .tasks import queue_order_confirmation
 
 
@@ -91,6 +91,7 @@ def place_order(cart: Cart, *, email: str, address: Address, payment_method: str
         # The products' row locks guard their variants too (shop/stock.py); variants are read under them.
         products = stock.lock_products(line.product_id for line in lines)
         variants = ProductVariant.objects.in_bulk([line.variant_id for line in lines if line.variant_id])
+        sized = Product.sized_ids(line.product_id for line in lines if not line.variant_id)
         priced = []
         for line in lines:
             product = products.get(line.product_id)
@@ -98,7 +99,7 @@ def place_order(cart: Cart, *, email: str, address: Address, payment_method: str
             if product is None or not product.is_active or (line.variant_id and (variant is None
                                                                                   or not variant.is_active)):
                 raise CheckoutError(f"{line.product.name} is no longer sold.")
-            if variant is None and ProductVariant.objects.filter(product=product, is_active=True).exists():
+            if variant is None and product.pk in sized:
                 raise CheckoutError(f"Choose a size of {product.name} in your cart.")
             priced.append((line, product, variant, pricing.unit_price(product, today)))
         try:

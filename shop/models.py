@@ -96,6 +96,16 @@ class Product(models.Model):
     def in_stock(self):
         return self.stock > 0
 
+    def has_sizes(self) -> bool:
+        """Is it sold by size (an active variant)? Then its stock is theirs and a cart line needs one."""
+        return self.variants.filter(is_active=True).exists()
+
+    @staticmethod
+    def sized_ids(product_ids) -> set[int]:
+        """Which of these products are sold by size: ``has_sizes`` for many, in one query."""
+        return set(ProductVariant.objects.filter(product_id__in=list(product_ids), is_active=True)
+                   .values_list("product_id", flat=True).distinct())
+
     def sellable_variants(self) -> list["ProductVariant"]:
         """Active variants, from the for_listing prefetch when there is one."""
         found = getattr(self, "active_variants", None)

@@ -94,7 +94,7 @@ def set_stock(product: Product, new_stock: int) -> None:
     stock-out period. A product with variants is counted per variant (set_variant_stock)."""
     with transaction.atomic():
         locked = lock_products([product.pk])[product.pk]
-        if ProductVariant.objects.filter(product=locked, is_active=True).exists():
+        if locked.has_sizes():
             raise ValueError(f"{locked.name} has variants: set the stock of each one.")
         Product.objects.filter(pk=product.pk).update(stock=new_stock)
         versions.products_changed(product.pk)

@@ -193,10 +193,10 @@ def test_recent_order_finds_the_shoppers_last_order_only(make_product, user, oth
     mine = place(cart_of({p: 1}), user=user)
     place(cart_of({p: 1}), user=other_user)
     guest = place(cart_of({p: 1}), visitor_id="vid-9")
-    place(cart_of({p: 1}), user=user, visitor_id="vid-9")  # an account's order is not the browser's guest order
-    assert checkout.recent_order(user) != mine_old
-    Order.objects.filter(pk=mine_old.pk).update(created_at=timezone.now() - timedelta(minutes=1))
-    assert checkout.recent_order(user) not in (mine_old, guest)
+    last = place(cart_of({p: 1}), user=user, visitor_id="vid-9")  # an account's order, not the browser's guest one
+    assert checkout.recent_order(user) == last
+    Order.objects.filter(pk=last.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    assert checkout.recent_order(user) == mine  # now the newest of the account's orders
     assert checkout.recent_order(AnonymousUser(), visitor_id="vid-9") == guest
     assert checkout.recent_order(visitor_id="vid-9") == guest
     assert checkout.recent_order(visitor_id="vid-other") is None
