@@ -22,7 +22,7 @@ from registry.admin import ReadOnlyAdmin, TrainingAdmin
 from shop.models import Product
 
 from . import dashboard, tasks
-from .models import ForecastModel, ProductForecast
+from .models import ForecastModel, ProductForecast, Publication
 from .publish import live_publication
 from .results import KIND
 
@@ -41,7 +41,7 @@ class ProductForecastAdmin(ReadOnlyAdmin):
     change_list_template = "admin/forecasting/productforecast/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(publication__status="live")
+        return super().get_queryset(request).filter(publication__status=Publication.Status.LIVE)
 
     @admin.display(description="product", ordering="product__name")
     def product_link(self, obj):

@@ -14,7 +14,7 @@ from shop import analytics
 
 from . import charts
 from .inventory import projected_stock
-from .models import Forecast, ProductForecast, Publication
+from .models import Forecast, ProductForecast
 from .publish import live_publication
 from .results import KIND
 
@@ -109,6 +109,3 @@ def csv_lines(rows):
             "" if r.days_of_cover is None else f"{r.days_of_cover:.1f}", r.reorder_qty, int(r.cold_start),
             pub.version_id, pub.as_of + timedelta(days=1), pub.as_of + timedelta(days=pub.horizon))])
 
-
-def live_rows():
-    return ProductForecast.objects.filter(publication__status=Publication.Status.LIVE)

@@ -128,9 +128,10 @@ def _frames(start: date, end: date) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
 
 
 def choose_device() -> str:
-    import torch
+    """"cuda" when this worker has a GPU, else "cpu" (mlcore.device decides for every trainer)."""
+    from mlcore.device import pick_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return pick_device().type
 
 
 def run_config(device: str, requested: dict | None = None) -> dict:
