@@ -162,7 +162,7 @@ def neighbours_of(sources: list[int], exclude=()) -> tuple[list[int], int]:
 
 # ----------------------------------------------------------------------------------------------- products
 @lru_cache(maxsize=256)
-def _card_sql(n_candidates: int, n_exclude: int, vendor: str) -> str:
+def _card_sql(n_candidates: int, n_exclude: int, n_later: int, vendor: str) -> str:
     """One statement for a slot's cards (its text depends only on the number of candidates and exclusions, so it
     is built once per shape): the available candidates and the most popular available products not excluded
     (LIMIT n), with their first photo and today's best promotion. Names come from the models' metadata."""
@@ -173,6 +173,7 @@ def _card_sql(n_candidates: int, n_exclude: int, vendor: str) -> str:
              f"ORDER BY i.{q('position')}, i.{q('id')} LIMIT 1")
     in_candidates = f"p.{q('id')} IN ({', '.join(['%s'] * n_candidates)})" if n_candidates else "1 = 0"
     not_excluded = f"AND u.{q('id')} NOT IN ({', '.join(['%s'] * n_exclude)})" if n_exclude else ""
+    later = (f"CASE WHEN u.{q('id')} IN ({', '.join(['%s'] * n_later)}) THEN 1 ELSE 0 END, " if n_later else "")
     return (
         f"SELECT p.{q('id')}, p.{q('name')}, p.{q('slug')}, p.{q('price')}, p.{q('popularity')}, "
         f"({photo.format(col=q('image'))}), ({photo.format(col=q('thumbnail'))}), ({photo.format(col=q('alt'))}), "
@@ -180,24 +181,28 @@ def _card_sql(n_candidates: int, n_exclude: int, vendor: str) -> str:
         f"AND r.{q('starts_on')} <= %s AND r.{q('ends_on')} >= %s) "
         f"FROM {P} p WHERE {active.format(t='p')} AND ({in_candidates} OR p.{q('id')} IN ("
         f"SELECT u.{q('id')} FROM {P} u WHERE {active.format(t='u')} {not_excluded} "
-        f"ORDER BY u.{q('popularity')} DESC, u.{q('name')}, u.{q('id')} LIMIT %s))")
+        f"ORDER BY {later}u.{q('popularity')} DESC, u.{q('name')}, u.{q('id')} LIMIT %s))")
 
 
-def available_products(candidates: list[int], n: int, exclude=()) -> list:
-    """Up to ``n`` products: the available candidates in their order, then the most popular available products.
+def available_products(candidates: list[int], n: int, exclude=(), later=()) -> list:
+    """Up to ``n`` products: the available candidates in their order, then the most popular available products
+    (those in ``later`` only after all others: products the page lists already, shown again only in a catalog too
+    small for anything else).
     One statement whatever ``n`` (availability, card data: first photo and today's best promotion, and the fill),
     in SQL written once per shape: a slot is on every storefront page, and the ORM's compilation of the same
     query cost more than the database did."""
     exclude = list(dict.fromkeys(exclude))
     excluded = set(exclude)
     candidates = [c for c in dict.fromkeys(candidates) if c not in excluded][: max(n * 3, n + 10)]
+    later = [pk for pk in dict.fromkeys(later) if pk not in excluded]
+    pushed = set(later)
     today = timezone.localdate()
     with connection.cursor() as cur:
-        cur.execute(_card_sql(len(candidates), len(exclude), connection.vendor),
-                    [today, today, *candidates, *exclude, n])
+        cur.execute(_card_sql(len(candidates), len(exclude), len(later), connection.vendor),
+                    [today, today, *candidates, *exclude, *later, n])
         rows = cur.fetchall()
     order = {pk: k for k, pk in enumerate(candidates)}
-    rows.sort(key=lambda r: (0, order[r[0]], "", 0) if r[0] in order else (1, 0, -r[4], r[1], r[0]))
+    rows.sort(key=lambda r: (0, order[r[0]], "", 0) if r[0] in order else (1, r[0] in pushed, -r[4], r[1], r[0]))
     out = []
     for pk, name, slug, price, popularity, image, thumb, alt, discount in rows:
         if pk in excluded:
@@ -214,18 +219,19 @@ def available_products(candidates: list[int], n: int, exclude=()) -> list:
     return out
 
 
-def _popular(slot: str, arm_: str, n: int, exclude=()) -> Shown:
-    return Shown(available_products([], n, exclude), Ref(slot, arm_, 0, "popular"))
+def _popular(slot: str, arm_: str, n: int, exclude=(), later=()) -> Shown:
+    return Shown(available_products([], n, exclude, later), Ref(slot, arm_, 0, "popular"))
 
 
 # ----------------------------------------------------------------------------------------------- the slots
-def for_home(request) -> Shown:
+def for_home(request, on_page=()) -> Shown:
     """Signed in: the customer's rows; otherwise (or without rows) built from this session's viewed and carted
-    products; otherwise popular."""
+    products; otherwise popular. Popular products the page lists already (``on_page``: its "Popular right now")
+    come last, so a first visit does not see the same row twice (both arms alike)."""
     n, a = slot_size(), arm(events.visitor_id(request))
     recent = events.recent_products(request)
     if a == CONTROL:
-        return _popular("home", a, n)
+        return _popular("home", a, n, later=on_page)
     ids, version, basis = [], 0, "popular"
     if request.user.is_authenticated:
         ids, version = customer_candidates(request.user.pk)
@@ -234,9 +240,9 @@ def for_home(request) -> Shown:
         ids, version = neighbours_of(recent, exclude=recent)
         basis = "session"
     if not ids:
-        return _popular("home", a, n)
+        return _popular("home", a, n, later=on_page)
     exclude = recent if basis == "session" else ()
-    return Shown(available_products(ids, n, exclude), Ref("home", a, version, basis))
+    return Shown(available_products(ids, n, exclude, later=on_page), Ref("home", a, version, basis))
 
 
 def for_product(request, product) -> Shown:

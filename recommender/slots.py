@@ -95,7 +95,9 @@ def home(request, context) -> str:
     a = arm(events.visitor_id(request))
     user = request.user.pk if request.user.is_authenticated else None
     whose = (a,) if a == CONTROL else (a, user, tuple(events.recent_products(request)[:results.SESSION_SOURCES]))
-    return _show(request, "home", whose, lambda: (results.for_home(request), None))
+    # the page's own lists are the same for everyone under the "lists" counter that keys a kept slot
+    on_page = (context or {}).get("page_products") or ()
+    return _show(request, "home", whose, lambda: (results.for_home(request, on_page), None))
 
 
 def product(request, context) -> str:

@@ -7,7 +7,7 @@ escaping applies) or ``""`` for nothing. Renderers are resolved once per process
 templates:
 
 - ``head``: extra tags in <head> (stylesheets)
-- ``home``: the front page, under the hero
+- ``home``: the front page, under the hero (``page_products``: ids of the products the page lists itself)
 - ``product``: the product page, under the product (``product`` in the context)
 - ``cart``: the cart page, under the lines (``cart`` and ``summary`` in the context)
 - ``body_end``: the end of every page (widgets, scripts)
@@ -16,8 +16,8 @@ A renderer that raises never breaks the page: the error is logged and the slot s
 propagates, so a developer sees it).
 
 Pages kept by the page cache (shop/pagecache.py) call the renderers on every request, after the view, with a plain
-dict as the context: ``request`` and the values the page handed its slots (``product`` on the product page,
-``cart`` and ``summary`` on the cart page). A renderer whose output depends on nothing but settings (a stylesheet
+dict as the context: ``request`` and the values the page handed its slots (``page_products`` on the home page,
+``product`` on the product page, ``cart`` and ``summary`` on the cart page). A renderer whose output depends on nothing but settings (a stylesheet
 link) may say so with the attribute ``page_cacheable = True``: it is then rendered once into the kept page.
 """
 from __future__ import annotations

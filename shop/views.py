@@ -60,9 +60,10 @@ def _canonical_query(**params) -> QueryDict:
 
 def home(request):
     def build():
-        newest = catalog.in_stock_first(Product.objects.for_listing(), "-created_at", "name")[:8]
-        return pagecache.Page("shop/home.html", {"featured": list(_popular()), "newest": list(newest)},
-                              deps=[versions.LISTS])
+        featured = list(_popular())
+        newest = list(catalog.in_stock_first(Product.objects.for_listing(), "-created_at", "name")[:8])
+        return pagecache.Page("shop/home.html", {"featured": featured, "newest": newest}, deps=[versions.LISTS],
+                              slot_context={"page_products": [p.pk for p in featured + newest]})
 
     return pagecache.respond(request, pagecache.page(request, ("home",), build))
 

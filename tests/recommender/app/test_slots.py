@@ -117,6 +117,21 @@ def test_without_published_rows_every_slot_falls_back_to_popular_products(client
     assert [i.data["ref"] for i in impressions()] == ["home.model.0.popular", "product.model.0.popular"]
 
 
+def test_a_first_visit_is_not_shown_the_home_pages_own_rows_twice(client, catalog, make_product, settings):
+    """With nothing personal, the home slot falls back to popular products, but not to the ones "Popular right
+    now" and "New in" list just below it (both arms); a catalog too small for anything else repeats them."""
+    for k in range(10):  # the newest products, less popular than any mug or lamp
+        make_product(name=f"Vase {k}", category=catalog["m0"].category, stock=5, popularity=30 - k)
+    for share, arm_ in ((0.0, "model"), (1.0, "control")):
+        settings.RECOMMENDER_CONTROL_SHARE = share
+        client.cookies.clear()
+        html = client.get("/").content.decode()
+        listed = re.findall(r'stretched-link">([^<]+)</a>', html.split('id="popular"')[1])
+        assert {"Mug 0", "Lamp 1", "Vase 9", "Vase 2"} <= set(listed)  # the page's own two rows
+        assert shown(html, "home") == ["Lamp 2", "Lamp 3", "Lamp 4", "Lamp 5"], arm_
+        assert impressions()[-1].data["ref"] == f"home.{arm_}.0.popular"
+
+
 def test_the_control_arm_sees_popular_products_even_with_rows(client, user, catalog, publish_rows, settings):
     settings.RECOMMENDER_CONTROL_SHARE = 1.0
     publish_rows(customers={user: [catalog["l3"]]})
