@@ -1,9 +1,11 @@
-"""POST /api/chat/: one question in, the reply and its machine-readable fields out."""
+"""POST /api/chat/: one question in, the reply and its machine-readable fields out. GET /api/chat/: the CSRF token
+the widget sends with a session cookie."""
 from __future__ import annotations
 
 import math
 
 from django.conf import settings
+from django.middleware.csrf import get_token
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -116,6 +118,10 @@ class ActionSerializer(serializers.Serializer):
     url = serializers.CharField(required=False, help_text="Or open this path")
 
 
+class ChatTokenSerializer(serializers.Serializer):
+    csrf_token = serializers.CharField()
+
+
 class ChatReplySerializer(serializers.Serializer):
     reply = serializers.CharField(help_text="The answer as plain text (render it escaped)")
     intent = serializers.CharField(help_text="What the question was understood as; out_of_scope when unsure")
@@ -139,6 +145,18 @@ class ChatView(APIView):
     authentication_classes = [ChatSessionAuthentication,
                               *([BasicAuthentication] if settings.API_BASIC_AUTH else [])]
     throttle_classes = [VisitorRateThrottle, AddressRateThrottle]
+
+    @extend_schema(
+        operation_id="chat_token", responses={200: ChatTokenSerializer},
+        description="The CSRF token a browser sends (X-CSRFToken) with its session cookie; also set as the "
+                    "csrftoken cookie. The chat widget asks for it when the cookie is missing.",
+    )
+    def get(self, request):
+        return Response({"csrf_token": get_token(request)})
+
+    def get_throttles(self):
+        # the token is no message: only messages count against the visitor's and the address's limits
+        return [] if self.request.method == "GET" else super().get_throttles()
 
     @extend_schema(
         operation_id="chat", request=ChatRequestSerializer,

@@ -39,6 +39,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -188,9 +189,14 @@ def fill(name: str, request, context: dict | None = None) -> str:
     if name.startswith("slot:"):
         from . import slots
 
-        return slots.render(name[5:], request, {"request": request, "csrf_token": csrf_token(request),
+        # the token only if a renderer uses it: a new visitor's first token is a new secret and a cookie
+        return slots.render(name[5:], request, {"request": request, "csrf_token": _lazy_token(request),
                                                 **(context or {})})
     return VISITOR_PARTS[name](request)
+
+
+def _lazy_token(request):
+    return lazy(csrf_token, str)(request)
 
 
 def csrf_token(request) -> str:

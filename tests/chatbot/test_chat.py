@@ -219,12 +219,30 @@ def test_csrf_is_checked_for_session_users(chat_model, user):
     assert ask(anonymous_script, "hi")[0] == 200
 
 
+def test_a_session_without_the_csrf_cookie_gets_a_token_from_the_api_and_is_answered(chat_model, user):
+    """Pages without a form carry no token (the same bytes for every new visitor); the widget then asks GET
+    /api/chat/ for one, as chat.js does when the csrftoken cookie is missing."""
+    new_visitor = Client(enforce_csrf_checks=True)
+    home = new_visitor.get("/")
+    assert "csrftoken" not in home.cookies and "csrfmiddlewaretoken" not in home.content.decode()
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(user)
+    assert "csrftoken" not in c.cookies
+    r = c.get("/api/chat/", HTTP_ACCEPT="application/json")
+    assert r.status_code == 200 and c.cookies["csrftoken"].value
+    code, data = ask(c, "hi", HTTP_X_CSRFTOKEN=r.json()["csrf_token"])
+    assert code == 200 and data["reply"]
+    assert ask(c, "hi", HTTP_X_CSRFTOKEN="x" * 64)[0] == 403  # a made-up token still fails
+
+
 def test_openapi_schema_documents_the_chat(client):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
     op = schema["paths"]["/api/chat/"]["post"]
     props = schema["components"]["schemas"]["ChatReply"]["properties"]
     assert {"reply", "intent", "confidence", "products", "price", "in_stock", "attribute", "order_status"} <= set(props)
     assert "429" in op["responses"]
+    got = schema["paths"]["/api/chat/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(schema["components"]["schemas"][got["$ref"].rsplit("/", 1)[1]]["properties"]) == {"csrf_token"}
 
 
 def test_widget_is_on_every_page(client):

@@ -93,3 +93,22 @@ def test_usable_at_phone_width(browser, live_server, chat_model, shop_catalog, t
     assert panel["x"] >= 0 and panel["x"] + panel["width"] <= width + 1
     send = b.find_element("id", "chat-send").rect
     assert send["x"] + send["width"] <= width + 1
+
+
+def test_a_shopper_with_a_cart_but_no_csrf_cookie_is_still_answered(browser, live_server, chat_model,  # noqa: F811
+                                                                      shop_catalog):
+    """Pages without a form carry no CSRF token; a browser with a session (here: a cart) must send one with its
+    question, and the widget asks the API for it when the cookie is gone."""
+    b = browser
+    lamp = shop_catalog["lamp"]
+    b.get(live_server.url + lamp.get_absolute_url())
+    b.find_element("css selector", "form[action*='/cart/add/'] button[type='submit']").click()
+    _wait(b, lambda d: d.find_element("id", "cart-count").text == "1")
+    assert b.get_cookie("sessionid") and b.get_cookie("csrftoken")
+    b.delete_cookie("csrftoken")
+    b.get(live_server.url + "/")
+    assert b.get_cookie("csrftoken") is None and "csrfmiddlewaretoken" not in b.page_source
+    b.find_element("id", "chat-open").click()
+    _wait(b, lambda d: d.find_element("id", "chat-panel").is_displayed())
+    reply = _ask(b, "How much is the Harbor Lamp?", "EUR")
+    assert "44.99 EUR" in reply and b.get_cookie("csrftoken")

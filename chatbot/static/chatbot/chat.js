@@ -101,9 +101,15 @@
     save();
     return render(entry);
   }
+  // The CSRF token: from the cookie when the browser has one (any page with a form sets it), else asked for once
+  // (GET on the chat API sets the cookie). Pages carry no token of their own, so a page without a form stays the
+  // same bytes for everyone.
   function csrf() {
     var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : root.getAttribute("data-csrf");
+    if (m) { return Promise.resolve(decodeURIComponent(m[1])); }
+    return fetch(api, {method: "GET", credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (d) { return (d && d.csrf_token) || ""; });
   }
   function busy(on) {
     send.disabled = on;
@@ -116,11 +122,13 @@
     busy(true);
     var waiting = render({role: "bot", text: "…"});
     waiting.classList.add("chat-waiting");
-    fetch(api, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf()},
-      body: JSON.stringify({message: text})
+    csrf().then(function (token) {
+      return fetch(api, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": token},
+        body: JSON.stringify({message: text})
+      });
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) { return {ok: r.ok, data: data}; });
     }).then(function (res) {
