@@ -62,6 +62,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed run")
     p.add_argument("--mixed-urls", type=int, default=20000, help="paths in the mixed run's list")
     p.add_argument("--mixed-seed", type=int, default=0)
+    p.add_argument("--page-cache-mb", type=int, default=None,
+                   help="SHOP_PAGE_CACHE_MB for the server (default: the setting's default); a large catalog's "
+                        "mixed run needs about (distinct pages x mean page size) per worker")
     p.add_argument("--warm-threads", type=int, default=4, help="clients of the mixed run's warm-up passes")
     p.add_argument("--warm-passes", type=int, default=10,
                    help="most warm-up passes (they stop after one served >= 99 %% from the page cache)")
@@ -254,7 +257,8 @@ def main(argv=None) -> None:
     args = parse(argv)
     bare_dir = Path(tempfile.mkdtemp(prefix="shop-bare-"))
     env = bench_env(args.database_url, REDIS_URL=args.redis_url, SHOP_EVENT_LOG=args.event_log,
-                    CELERY_TASK_ALWAYS_EAGER="true", BENCH_BARE_DIR=str(bare_dir), DATABASE_CONN_MAX_AGE="60")
+                    CELERY_TASK_ALWAYS_EAGER="true", BENCH_BARE_DIR=str(bare_dir), DATABASE_CONN_MAX_AGE="60",
+                    **({"SHOP_PAGE_CACHE_MB": str(args.page_cache_mb)} if args.page_cache_mb is not None else {}))
     seed(args, env)
     apply_env(env)
     os.environ["REDIS_URL"] = args.redis_url
@@ -262,12 +266,15 @@ def main(argv=None) -> None:
     wanted = args.pages.split(",")
     pages = {k: v for k, v in {**page_paths(), "cart": "/cart/"}.items() if k in wanted}
     headers = {"cart": cart_visitor()} if "cart" in pages else {}
+    from django.conf import settings
+
     from shop.models import Product
 
     print(f"load generator: {_http.tool()} ({args.connections} connections"
           f"{', 2 threads' if _http.tool() == 'wrk' else ''}), {args.duration:.0f} s per measurement; "
           f"gunicorn {args.workers} sync workers; SHOP_EVENT_LOG={args.event_log}; cores: {os.cpu_count()}; "
           f"{Product.objects.filter(is_active=True).count()} active products; "
+          f"SHOP_PAGE_CACHE_MB={settings.SHOP_PAGE_CACHE_MB}; "
           f"load average {os.getloadavg()[0]:.1f}")
     queries = count_queries(pages, headers)
     with _http.Gunicorn(env, workers=args.workers) as server:
