@@ -147,16 +147,19 @@ class ChatView(APIView):
     throttle_classes = [VisitorRateThrottle, AddressRateThrottle]
 
     @extend_schema(
-        operation_id="chat_token", responses={200: ChatTokenSerializer},
+        operation_id="chat_token", responses={200: ChatTokenSerializer, 429: _ERROR},
         description="The CSRF token a browser sends (X-CSRFToken) with its session cookie; also set as the "
-                    "csrftoken cookie. The chat widget asks for it when the cookie is missing.",
+                    "csrftoken cookie. The chat widget asks for it when the cookie is missing. Rate limited per "
+                    "address (429 with Retry-After), not counted as a message.",
     )
     def get(self, request):
         return Response({"csrf_token": get_token(request)})
 
     def get_throttles(self):
-        # the token is no message: only messages count against the visitor's and the address's limits
-        return [] if self.request.method == "GET" else super().get_throttles()
+        # the token is no message: it counts against the address's limit only, not the visitor's messages
+        if getattr(self.request, "method", None) == "GET":
+            return [AddressRateThrottle()]
+        return super().get_throttles()
 
     @extend_schema(
         operation_id="chat", request=ChatRequestSerializer,
