@@ -195,16 +195,15 @@ def fill(name: str, request, context: dict | None = None) -> str:
     return VISITOR_PARTS[name](request)
 
 
-def _lazy_token(request):
-    return lazy(csrf_token, str)(request)
-
-
 def csrf_token(request) -> str:
     """The request's CSRF token, masked once for the whole page (as {% csrf_token %} does within a template)."""
     token = getattr(request, "_page_csrf_token", None)
     if token is None:
         token = request._page_csrf_token = get_token(request)
     return token
+
+
+_lazy_token = lazy(csrf_token, str)  # made once: lazy() builds a class per call
 
 
 def cart_link(request) -> str:
