@@ -134,6 +134,10 @@ DATABASES = {
     )
 }
 POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if POSTGRES and not env_bool("DATABASE_JIT", False):
+    # PostgreSQL's JIT compiles any query its planner costs high (a correlated subquery over a large catalog): tens
+    # of milliseconds of compiling for a query that runs in a few. The shop's queries are short; off unless asked.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and a worker write at once (events, orders, training progress, forecast rows): WAL lets
     # readers and one writer work together, writers wait up to 20 s for each other (busy timeout) instead of failing
