@@ -179,9 +179,12 @@ def _card_sql(n_candidates: int, n_exclude: int, n_later: int, vendor: str) -> s
         f"({photo.format(col=q('image'))}), ({photo.format(col=q('thumbnail'))}), ({photo.format(col=q('alt'))}), "
         f"(SELECT MAX(r.{q('discount_percent')}) FROM {R} r WHERE r.{q('product_id')} = p.{q('id')} "
         f"AND r.{q('starts_on')} <= %s AND r.{q('ends_on')} >= %s) "
-        f"FROM {P} p WHERE {active.format(t='p')} AND ({in_candidates} OR p.{q('id')} IN ("
-        f"SELECT u.{q('id')} FROM {P} u WHERE {active.format(t='u')} {not_excluded} "
-        f"ORDER BY {later}u.{q('popularity')} DESC, u.{q('name')}, u.{q('id')} LIMIT %s))")
+        # the ids first (the candidates, then the popular fill through its index), the rows by primary key: an
+        # OR of the two read every product of the catalog
+        f"FROM {P} p WHERE {active.format(t='p')} AND p.{q('id')} IN ("
+        f"SELECT c.{q('id')} FROM {P} c WHERE {in_candidates.replace('p.', 'c.', 1)} UNION ALL "
+        f"SELECT top.{q('id')} FROM (SELECT u.{q('id')} FROM {P} u WHERE {active.format(t='u')} {not_excluded} "
+        f"ORDER BY {later}u.{q('popularity')} DESC, u.{q('name')}, u.{q('id')} LIMIT %s) top)")
 
 
 def available_products(candidates: list[int], n: int, exclude=(), later=()) -> list:

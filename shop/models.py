@@ -78,6 +78,10 @@ class Product(models.Model):
             models.Index(fields=["category", "is_active", "price"]),
             models.Index(fields=["category", "is_active", "-popularity"]),
             models.Index(fields=["category", "is_active", "-created_at"]),
+            # the most popular products on sale: a recommendation slot's fill (recommender.results), whatever
+            # the catalog's size
+            models.Index(fields=["-popularity", "name", "id"], condition=Q(is_active=True, stock__gt=0),
+                         name="shop_product_popular_on_sale"),
         ]
         constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative")]
 
