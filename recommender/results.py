@@ -33,9 +33,8 @@ from types import SimpleNamespace
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.utils import timezone
 
-from shop import events
+from shop import events, versions
 from shop.models import Product, ProductImage, Promotion
 
 from .experiment import CONTROL, Ref, arm
@@ -163,15 +162,15 @@ def neighbours_of(sources: list[int], exclude=()) -> tuple[list[int], int]:
 # ----------------------------------------------------------------------------------------------- products
 @lru_cache(maxsize=256)
 def _card_sql(n_candidates: int, n_exclude: int, n_later: int, vendor: str) -> str:
-    """One statement for a slot's cards (its text depends only on the number of candidates and exclusions, so it
-    is built once per shape): the available candidates and the most popular available products not excluded
+    """One statement for a slot's cards (its text depends only on the number of candidates, exclusions and products
+    put last, so it is built once per shape): the available candidates and the most popular available products not excluded
     (LIMIT n), with their first photo and today's best promotion. Names come from the models' metadata."""
     q = connection.ops.quote_name
     P, I, R = (q(m._meta.db_table) for m in (Product, ProductImage, Promotion))
     active = f"{{t}}.{q('is_active')} AND {{t}}.{q('stock')} > 0"
     photo = (f"SELECT {{col}} FROM {I} i WHERE i.{q('product_id')} = p.{q('id')} "
              f"ORDER BY i.{q('position')}, i.{q('id')} LIMIT 1")
-    in_candidates = f"p.{q('id')} IN ({', '.join(['%s'] * n_candidates)})" if n_candidates else "1 = 0"
+    in_candidates = f"c.{q('id')} IN ({', '.join(['%s'] * n_candidates)})" if n_candidates else "1 = 0"
     not_excluded = f"AND u.{q('id')} NOT IN ({', '.join(['%s'] * n_exclude)})" if n_exclude else ""
     later = (f"CASE WHEN u.{q('id')} IN ({', '.join(['%s'] * n_later)}) THEN 1 ELSE 0 END, " if n_later else "")
     return (
@@ -182,7 +181,7 @@ def _card_sql(n_candidates: int, n_exclude: int, n_later: int, vendor: str) -> s
         # the ids first (the candidates, then the popular fill through its index), the rows by primary key: an
         # OR of the two read every product of the catalog
         f"FROM {P} p WHERE {active.format(t='p')} AND p.{q('id')} IN ("
-        f"SELECT c.{q('id')} FROM {P} c WHERE {in_candidates.replace('p.', 'c.', 1)} UNION ALL "
+        f"SELECT c.{q('id')} FROM {P} c WHERE {in_candidates} UNION ALL "
         f"SELECT top.{q('id')} FROM (SELECT u.{q('id')} FROM {P} u WHERE {active.format(t='u')} {not_excluded} "
         f"ORDER BY {later}u.{q('popularity')} DESC, u.{q('name')}, u.{q('id')} LIMIT %s) top)")
 
@@ -199,7 +198,7 @@ def available_products(candidates: list[int], n: int, exclude=(), later=()) -> l
     candidates = [c for c in dict.fromkeys(candidates) if c not in excluded][: max(n * 3, n + 10)]
     later = [pk for pk in dict.fromkeys(later) if pk not in excluded]
     pushed = set(later)
-    today = timezone.localdate()
+    today = versions.today()
     with connection.cursor() as cur:
         cur.execute(_card_sql(len(candidates), len(exclude), len(later), connection.vendor),
                     [today, today, *candidates, *exclude, *later, n])
