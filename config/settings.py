@@ -134,6 +134,8 @@ DATABASES = {
     )
 }
 POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if POSTGRES:
+    DATABASES["default"]["ENGINE"] = "config.postgres"  # Django's backend, health check without a round trip
 if POSTGRES and not env_bool("DATABASE_JIT", False):
     # PostgreSQL's JIT compiles any query its planner costs high (a correlated subquery over a large catalog): tens
     # of milliseconds of compiling for a query that runs in a few. The shop's queries are short; off unless asked.

@@ -1,6 +1,7 @@
 """Faults, with the real processes: gunicorn serving the shop while Redis refuses connections or hangs (accepts and
 never answers). The product page, a whole guest checkout and /readyz must answer, and the order email must go
-out once a worker runs again."""
+out once a worker runs again. And PostgreSQL dropping the web's kept connections (a restart, an operator): the next
+pages answer, the cart intact."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,8 @@ import pytest
 import requests
 
 from shop.models import Event, Order, OutboxEmail, Product
+from django.db import connection
+
 from tests.conftest import ADDRESS, ROOT, db_env, free_port, start_celery_worker, wait_for_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -85,3 +88,26 @@ def test_checkout_product_page_and_readyz_with_redis_down(down, make_product, re
         time.sleep(0.25)
     files = list(mail_dir.iterdir()) if mail_dir.exists() else []
     assert len(files) == 1 and order.number in files[0].read_text()
+
+
+def test_pages_and_the_cart_survive_postgresql_dropping_the_webs_connections(make_product, proc_cleanup):
+    product = make_product(name="Fault Mug", stock=5)
+    env = db_env()
+    env["DATABASE_CONN_MAX_AGE"] = "600"  # kept connections, as in production
+    base = _gunicorn(env, proc_cleanup)
+    s = requests.Session()
+    token = _csrf(s, base, f"/p/{product.slug}/")
+    r = s.post(base + f"/cart/add/{product.pk}/", {"quantity": "2", "csrfmiddlewaretoken": token},
+               timeout=TIMEOUT, allow_redirects=False)
+    assert r.status_code == 302
+    assert 'id="cart-count">2<' in s.get(base + "/cart/", timeout=TIMEOUT).text
+
+    with connection.cursor() as cur:  # every connection to the test database but this test's own
+        cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        assert cur.fetchone()[0] >= 1
+    time.sleep(0.2)
+    for path in ("/cart/", f"/p/{product.slug}/", "/"):
+        r = s.get(base + path, timeout=TIMEOUT)
+        assert r.status_code == 200 and 'id="cart-count">2<' in r.text, (path, r.status_code)
+    assert "Fault Mug" in s.get(base + "/cart/", timeout=TIMEOUT).text
