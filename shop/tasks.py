@@ -8,7 +8,6 @@ from datetime import timedelta
 from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -16,7 +15,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from . import outbox, versions
-from .models import Cart, Order, OrderLine, Product
+from .models import Cart, Order, OrderLine, Product, Session
 
 log = logging.getLogger(__name__)
 

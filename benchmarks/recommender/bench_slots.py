@@ -73,7 +73,7 @@ def scenario() -> dict:
     """Cookies of the three pages: a visitor in the model arm with three viewed products, a signed-in customer."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
+    from shop.sessions import SessionStore
 
     from recommender import experiment
     from recommender.models import CustomerRecommendation, ProductRecommendation, Publication

@@ -24,7 +24,7 @@ CSRF = "c" * 32  # a CSRF cookie we choose, echoed in the header as Django expec
 def api(django_db_setup, django_db_blocker):
     """gunicorn with a small catalog, a signed-in customer with an order, and throttles out of the way."""
     from django.contrib.auth.models import User
-    from django.contrib.sessions.models import Session
+    from shop.models import Session
     from django.test import Client
 
     from chatbot.models import Conversation, SupportRequest

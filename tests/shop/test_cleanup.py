@@ -1,13 +1,12 @@
 """The daily cleanup: old anonymous carts, expired sessions and old sent emails go; everything else stays."""
 from datetime import timedelta
 
-from django.contrib.sessions.backends.db import SessionStore
-from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from config.celery import app
 from shop import tasks
-from shop.models import Cart, CartLine, OutboxEmail
+from shop.models import Cart, CartLine, OutboxEmail, Session
+from shop.sessions import SessionStore
 
 
 def test_cleanup_deletes_old_anonymous_carts_and_expired_sessions(make_product, user, settings):
