@@ -10,6 +10,9 @@ from shop import limits
 from shop import views as shop_views
 
 urlpatterns = [
+    # The storefront first: its pages are most of the traffic, and Django tries the patterns in order. None of its
+    # routes overlaps the ones below (accounts/signup/ is the shop's own under Django's accounts/).
+    path("", include("shop.urls")),
     path("healthz", shop_views.healthz, name="healthz"),
     path("readyz", shop_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
@@ -27,7 +30,6 @@ urlpatterns = [
     # Shop information pages: flatpages whose URL is /pages/<slug>/ (the view gets the whole path).
     re_path(r"^(?P<url>pages/.+)$", flatpage_views.flatpage, name="shop-page"),
     path("favicon.ico", shop_views.favicon),
-    path("", include("shop.urls")),
 ]
 
 if not settings.MEDIA_ON_S3:

@@ -298,3 +298,26 @@ def test_today_follows_the_local_day_across_midnight_and_a_clock_set_back(monkey
         seen.append(versions.today())
         assert seen[-1] == timezone.localdate(), moment
     assert [d.day for d in seen] == [6, 7, 7, 6, 8]
+
+
+def test_a_kept_pages_token_is_one_djangos_csrf_check_takes(page_cache, shop):
+    """shop.pagecache.csrf_token masks the visitor's secret itself (one random draw per token): each token must
+    unmask to the cookie's secret, differ from the last, and pass Django's middleware on a real form POST."""
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+
+    mug = shop["mug"]
+    browser = Client(enforce_csrf_checks=True)
+    get(browser, mug.get_absolute_url())  # the first page makes the secret and the cookie (Django's get_token)
+    secret = browser.cookies["csrftoken"].value
+    seen = set()
+    for _ in range(20):
+        html = get(browser, mug.get_absolute_url())
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        assert len(token) == 64 and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert _unmask_cipher_token(token) == secret
+        seen.add(token)
+    assert len(seen) == 20
+    assert browser.cookies["csrftoken"].value == secret  # renewed with the same secret, as Django does
+    r = browser.post(f"/cart/add/{mug.pk}/", {"quantity": 1, "csrfmiddlewaretoken": token})
+    assert r.status_code == 302 and 'id="cart-count">1<' in get(browser, "/cart/")
+    assert browser.post(f"/cart/add/{mug.pk}/", {"quantity": 1, "csrfmiddlewaretoken": "x" * 64}).status_code == 403
