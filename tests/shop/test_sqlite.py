@@ -1,7 +1,8 @@
 """The storefront's pages on SQLite, the database of the demo (scripts/run.sh): the same tests, another process.
 
-Search (FTS5 instead of PostgreSQL's full-text search), JSON lookups of the filters and the shop pages differ
-between the two databases; the rest of the suite runs on PostgreSQL only.
+Search (FTS5 instead of PostgreSQL's full-text search), JSON lookups of the filters, the shop pages, and the session
+engine's one statement for a session and its cart's lines differ between the two databases; the rest of the suite
+runs on PostgreSQL only.
 """
 import os
 import subprocess
@@ -12,7 +13,8 @@ from django.db import connection
 
 from tests.conftest import ROOT
 
-MODULES = ["tests/shop/test_search.py", "tests/shop/test_catalog.py", "tests/shop/test_shop_pages.py"]
+MODULES = ["tests/shop/test_search.py", "tests/shop/test_catalog.py", "tests/shop/test_shop_pages.py",
+           "tests/shop/test_sessions.py", "tests/shop/test_cart.py"]
 
 
 @pytest.mark.slow
