@@ -15,7 +15,6 @@ from __future__ import annotations
 import select
 
 from django.db.backends.postgresql import base
-
 from psycopg import pq
 
 
@@ -32,6 +31,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
                 if not poller.poll(0):
                     return True
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # a closed descriptor; no poll() on this platform
             pass
         return super().is_usable()
