@@ -307,8 +307,11 @@ def test_a_kept_pages_token_is_one_djangos_csrf_check_takes(page_cache, shop):
 
     mug = shop["mug"]
     browser = Client(enforce_csrf_checks=True)
-    get(browser, mug.get_absolute_url())  # the first page makes the secret and the cookie (Django's get_token)
+    first = get(browser, mug.get_absolute_url())  # a first-time visitor: a new secret, sent as the cookie
     secret = browser.cookies["csrftoken"].value
+    assert len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS)
+    assert _unmask_cipher_token(re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', first).group(1)) == secret
+    assert Client().get(mug.get_absolute_url()).cookies["csrftoken"].value != secret  # a secret per visitor
     seen = set()
     for _ in range(20):
         html = get(browser, mug.get_absolute_url())
