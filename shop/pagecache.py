@@ -209,7 +209,7 @@ def csrf_token(request) -> str:
     if token is None:
         secret = request.META.get("CSRF_COOKIE")
         if not (isinstance(secret, str) and len(secret) == CSRF_SECRET_LENGTH and _CSRF_INDEX.keys() >= set(secret)):
-            secret = request.META["CSRF_COOKIE"] = "".join(CSRF_ALLOWED_CHARS[i] for i in _random_indexes())
+            secret = request.META["CSRF_COOKIE"] = _chars(_random_indexes())
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         token = request._page_csrf_token = _mask_secret(secret)
     return token
@@ -228,11 +228,13 @@ def _random_indexes() -> list[int]:
     return out[:CSRF_SECRET_LENGTH]
 
 
+def _chars(indexes) -> str:
+    return "".join(CSRF_ALLOWED_CHARS[i] for i in indexes)
+
+
 def _mask_secret(secret: str) -> str:
     mask = _random_indexes()
-    chars = CSRF_ALLOWED_CHARS
-    return "".join(chars[m] for m in mask) + "".join(
-        chars[(_CSRF_INDEX[c] + m) % _CSRF_BASE] for c, m in zip(secret, mask))
+    return _chars(mask) + _chars((_CSRF_INDEX[c] + m) % _CSRF_BASE for c, m in zip(secret, mask))
 
 
 _lazy_token = lazy(csrf_token, str)  # made once: lazy() builds a class per call

@@ -56,23 +56,9 @@ class SessionStore(db.SessionStore):
         return obj
 
     def load(self):
-        from .models import Cart, CartLine
-
-        model = self.model
-        connection = connections[router.db_for_read(model)]
-        q = connection.ops.quote_name
-        session, cart, line = (q(m._meta.db_table) for m in (model, Cart, CartLine))
+        connection = connections[router.db_for_read(self.model)]
         with _prepared_cursor(connection) as cur:
-            # One row per line of the session's cart (the signed-in user's, or the anonymous cart of the session),
-            # or one row with NULL lines; none for an unknown or expired key.
-            cur.execute(
-                f"SELECT s.session_data, s.user_id, s.cart_id, l.product_id, l.variant_id, l.quantity "
-                f"FROM {session} s "
-                f"LEFT JOIN {cart} c ON (c.user_id = s.user_id "
-                f"OR (s.user_id IS NULL AND c.user_id IS NULL AND c.id = s.cart_id)) "
-                f"LEFT JOIN {line} l ON l.cart_id = c.id "
-                f"WHERE s.session_key = %s AND s.expire_date > %s",
-                [self.session_key, timezone.now()])
+            cur.execute(_read_sql(connection.alias), [self.session_key, timezone.now()])
             rows = cur.fetchall()
         if not rows:
             self.cart_lines = None
@@ -97,6 +83,23 @@ class SessionStore(db.SessionStore):
 def _decoded(session_data: str, secret_key: str) -> bytes:
     """Django's decode of a stored session as marshal bytes (the secret is part of the key: a new one is a miss)."""
     return marshal.dumps(db.SessionStore.decode(SessionStore(), session_data))
+
+
+@lru_cache(maxsize=4)
+def _read_sql(alias: str) -> str:
+    """The one statement, built once per database alias (the same text on every request, which is also what lets
+    PostgreSQL keep it prepared). One row per line of the session's cart (the signed-in user's, or the anonymous
+    cart of the session), or one row with NULL lines; none for an unknown or expired key."""
+    from .models import Cart, CartLine, Session
+
+    q = connections[alias].ops.quote_name
+    session, cart, line = (q(m._meta.db_table) for m in (Session, Cart, CartLine))
+    return (f"SELECT s.session_data, s.user_id, s.cart_id, l.product_id, l.variant_id, l.quantity "
+            f"FROM {session} s "
+            f"LEFT JOIN {cart} c ON (c.user_id = s.user_id "
+            f"OR (s.user_id IS NULL AND c.user_id IS NULL AND c.id = s.cart_id)) "
+            f"LEFT JOIN {line} l ON l.cart_id = c.id "
+            f"WHERE s.session_key = %s AND s.expire_date > %s")
 
 
 def _prepared_cursor(connection):

@@ -215,7 +215,7 @@ def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path,
         if bare:
             assert _http.fetch(server.base + f"/__bare__/{name}") == body
         pairs = []
-        for _ in range(max(1, getattr(args, "rounds", 1))):  # page then bare, again: the machine's drift hits both
+        for _ in range(max(1, args.rounds)):  # page then bare, again: the machine's drift hits both
             real = _http.load(server.base + path, args.duration, args.connections, headers=h)
             ceiling = _http.load(server.base + f"/__bare__/{name}", args.duration, args.connections) if bare else None
             pairs.append((real, ceiling))
