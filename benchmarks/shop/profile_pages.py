@@ -31,7 +31,8 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/shop_bench_pages"
 # The cumulative buckets: (label, dotted path of a function); a bucket is that function's cumulative time (its
 # callees included), so buckets overlap (the whole request contains them all).
 BUCKETS = [
-    ("database call (driver+server)", "django.db.backends.utils.CursorWrapper._execute"),
+    ("database call (driver+server)", ("django.db.backends.utils.CursorWrapper._execute",
+                                       "shop.sessions._read_prepared")),
     ("SQL compilation", "django.db.models.sql.compiler.SQLCompiler.as_sql"),
     ("model instances", "django.db.models.query.ModelIterable.__iter__"),
     ("prefetch_related", "django.db.models.query.prefetch_related_objects"),
@@ -45,7 +46,7 @@ BUCKETS = [
 
 # Own time (a function's time less its callees') by where the code lives: these add up to the whole request.
 AREAS = [
-    ("database wait and driver", ("/psycopg/", "_socket", "select.", "{method 'poll'", "selectors.py")),
+    ("database wait and driver", ("/psycopg/", "psycopg_binary", "_socket", "select.", "{method 'poll'", "selectors.py")),
     ("ORM (query building, compiling, model instances)", ("/django/db/",)),
     ("templates (Django template engine, tags, filters)", ("/django/template/", "/django/templatetags/",
                                                           "/shop/templatetags/", "/django/utils/html.py",
@@ -85,6 +86,15 @@ def _own_time_by_area(raw: dict) -> dict[str, float]:
     for key, v in raw.items():
         where(key, v[2], 0, own)
     return own
+
+
+def _bucket(stats: pstats.Stats, dotted: str | tuple[str, ...]) -> tuple[int, float]:
+    """Calls and cumulative seconds of a function (or the sum over several)."""
+    calls = seconds = 0
+    for one in (dotted,) if isinstance(dotted, str) else dotted:
+        entry = stats.stats.get(_code_key(one), (0, 0, 0, 0))
+        calls, seconds = calls + entry[1], seconds + entry[3]
+    return calls, seconds
 
 
 def _code_key(dotted: str):
@@ -152,48 +162,37 @@ def main(argv=None) -> None:
             raise SystemExit(f"{path}: {status[0]}")
         return body
 
-    sql = {"n": 0, "s": 0.0}
-
-    def timed(execute, query, params, many, context):
-        t0 = time.perf_counter()
-        try:
-            return execute(query, params, many, context)
-        finally:
-            sql["n"] += 1
-            sql["s"] += time.perf_counter() - t0
-
     print(f"database {args.database_url}; {args.requests} requests per page after {args.warm} warm-up; "
           f"load average {os.getloadavg()[0]:.1f}")
     for name in wanted:
         path, cookie = paths[name], cookies.get(name, "")
         for _ in range(args.warm):
             body = request(path, cookie)
-        sql.update(n=0, s=0.0)
+        # no execute_wrapper: with one installed, shop.sessions reads through Django's cursor instead of its
+        # prepared statement; the queries are counted from the profile (BUCKETS' database calls)
         prof = cProfile.Profile()
-        with connection.execute_wrapper(timed):
-            t0 = time.perf_counter()
-            prof.enable()
-            for _ in range(args.requests):
-                request(path, cookie)
-            prof.disable()
-            wall = (time.perf_counter() - t0) / args.requests
-        # the same requests without the profiler, for the real per-request time
-        with connection.execute_wrapper(lambda e, q, p, m, c: e(q, p, m, c)):
-            t0 = time.perf_counter()
-            for _ in range(args.requests):
-                request(path, cookie)
-            plain = (time.perf_counter() - t0) / args.requests
+        t0 = time.perf_counter()
+        prof.enable()
+        for _ in range(args.requests):
+            request(path, cookie)
+        prof.disable()
+        wall = (time.perf_counter() - t0) / args.requests
+        t0 = time.perf_counter()  # the same requests without the profiler, for the real per-request time
+        for _ in range(args.requests):
+            request(path, cookie)
+        plain = (time.perf_counter() - t0) / args.requests
         stats = pstats.Stats(prof)
         if args.dump:
             args.dump.mkdir(parents=True, exist_ok=True)
             stats.dump_stats(args.dump / f"{name}.pstats")
         total = wall * args.requests
+        db_calls, db_time = _bucket(stats, BUCKETS[0][1])
         print(f"\n=== {name} {path}  ({len(body)} bytes)")
         print(f"one request: {plain * 1000:.2f} ms without the profiler ({wall * 1000:.2f} ms with); "
-              f"{sql['n'] / args.requests:.1f} queries, {sql['s'] / args.requests * 1000:.2f} ms in the database "
+              f"{db_calls / args.requests:.1f} queries, {db_time / args.requests * 1000:.2f} ms in the database "
               f"call (driver + server)")
         for label, dotted in BUCKETS:
-            cum = stats.stats.get(_code_key(dotted), (0, 0, 0, 0))[3]
+            cum = _bucket(stats, dotted)[1]
             print(f"  {label:<28} {cum / args.requests * 1000:7.2f} ms  {cum / total * 100:5.1f} %")
         own = _own_time_by_area(stats.stats)
         print("  own time by area (adds up to the request):")

@@ -324,3 +324,39 @@ def test_a_kept_pages_token_is_one_djangos_csrf_check_takes(page_cache, shop):
     r = browser.post(f"/cart/add/{mug.pk}/", {"quantity": 1, "csrfmiddlewaretoken": token})
     assert r.status_code == 302 and 'id="cart-count">1<' in get(browser, "/cart/")
     assert browser.post(f"/cart/add/{mug.pk}/", {"quantity": 1, "csrfmiddlewaretoken": "x" * 64}).status_code == 403
+
+
+@pytest.mark.parametrize("bad", ["short", "é" * 32, "-" * 32, "a" * 31 + " ", "A" * 64])
+def test_a_malformed_csrf_cookie_gets_a_new_secret_and_a_token_for_it(page_cache, shop, bad):
+    """A cookie that is not a secret (wrong length, characters outside Django's set, a 64-character token) is
+    replaced, as Django's get_token does: the page's token unmasks to the new secret and a POST with it passes."""
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+
+    mug = shop["mug"]
+    browser = Client(enforce_csrf_checks=True)
+    browser.cookies["csrftoken"] = bad
+    html = get(browser, mug.get_absolute_url())
+    secret = browser.cookies["csrftoken"].value
+    assert secret != bad and len(secret) == 32 and set(secret) <= set(CSRF_ALLOWED_CHARS)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    assert _unmask_cipher_token(token) == secret
+    assert browser.post(f"/cart/add/{mug.pk}/", {"quantity": 1, "csrfmiddlewaretoken": token}).status_code == 302
+
+
+def test_csrf_secrets_and_masks_use_every_character_evenly():
+    """The secrets and masks are drawn from the system's CSPRNG with no character favoured (a biased draw would
+    weaken the token): 5,000 tokens hold each of the 62 characters within 10 % of its expected share (5 standard
+    deviations; a byte-modulo draw without rejection would put 8 characters 20 % above it)."""
+    from collections import Counter
+
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+
+    secret = pagecache._new_secret()
+    tokens = [pagecache._mask_secret(secret) for _ in range(5000)]
+    assert all(_unmask_cipher_token(t) == secret for t in tokens)
+    masks = Counter("".join(t[:32] for t in tokens))
+    secrets_ = Counter("".join(pagecache._new_secret() for _ in range(5000)))
+    for counts in (masks, secrets_):
+        assert set(counts) == set(CSRF_ALLOWED_CHARS)
+        expected = 5000 * 32 / 62  # ~2581, standard deviation ~50
+        assert all(0.9 * expected < n < 1.1 * expected for n in counts.values()), counts

@@ -157,6 +157,7 @@ def test_without_prepared_statements_the_same_read_works(make_product, monkeypat
     assert carts.line_keys(_request(key)) == lines
 
 
+@pytest.mark.django_db(transaction=True)  # as a request: autocommit, no transaction around the read
 def test_the_read_is_prepared_once_per_connection(make_product):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
@@ -166,3 +167,70 @@ def test_the_read_is_prepared_once_per_connection(make_product):
     with connection.cursor() as cur:
         cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%shop_cartline%"])
         assert cur.fetchone()[0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_the_server_forgot_is_prepared_again(make_product):
+    """A pooler's reset or DISCARD ALL drops prepared statements on the server side: the next read prepares it again
+    and the shopper sees the cart, not an error."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    _, key, lines = _anonymous_cart(make_product, 2)
+    assert carts.line_keys(_request(key)) == lines
+    with connection.cursor() as cur:
+        cur.execute("DEALLOCATE ALL")
+    assert carts.line_keys(_request(key)) == lines
+    assert carts.line_keys(_request(key)) == lines
+
+
+def test_with_an_execute_wrapper_the_read_goes_through_djangos_cursor(make_product):
+    """Tools that watch queries with connection.execute_wrapper (APMs, query counters) see the session read."""
+    _, key, lines = _anonymous_cart(make_product, 1)
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        assert carts.line_keys(_request(key)) == lines
+    assert len(seen) == 1 and "shop_cartline" in seen[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_read_raises_djangos_error_and_the_next_one_works(make_product, monkeypatch):
+    """An error on the server comes out as django.db's exception class (what Django's error handling and the
+    request's connection cleanup expect), and the connection stays usable."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from django.db import DatabaseError
+
+    from shop import sessions
+
+    _, key, lines = _anonymous_cart(make_product, 1)
+    monkeypatch.setattr(sessions, "_PREPARED_NAME", b"shop_session_read_broken")
+    monkeypatch.setattr(sessions, "_prepared_on", type(sessions._prepared_on)())
+    monkeypatch.setattr(sessions, "_libpq_sql", lambda alias: b"SELECT 1 / 0, $1::text, $2::text")
+    with pytest.raises(DatabaseError) as err:
+        carts.line_keys(_request(key))
+    assert "division by zero" in str(err.value)
+    monkeypatch.undo()
+    assert carts.line_keys(_request(key)) == lines
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'shop_session_read'")
+        assert cur.fetchone()[0] == 1
+
+
+def test_inside_a_transaction_the_read_goes_through_djangos_cursor(make_product):
+    """In an atomic block (a view that reads the session inside one) nothing is prepared behind Django's back: an
+    error there would abort the caller's transaction."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    _, key, lines = _anonymous_cart(make_product, 1)
+    assert connection.in_atomic_block  # the test's own transaction
+    with connection.cursor() as cur:
+        cur.execute("DEALLOCATE ALL")  # whatever an earlier test left on this connection
+    assert carts.line_keys(_request(key)) == lines
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = 'shop_session_read'")
+        assert cur.fetchone()[0] == 0
