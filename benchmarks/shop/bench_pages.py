@@ -218,11 +218,17 @@ def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path,
         for _ in range(max(1, args.rounds)):  # page then bare, again: the machine's drift hits both
             real = _http.load(server.base + path, args.duration, args.connections, headers=h)
             ceiling = _http.load(server.base + f"/__bare__/{name}", args.duration, args.connections) if bare else None
-            pairs.append((real, ceiling))
+            # a page with a visitor's session: also the bare bytes after the session's read (the one statement)
+            with_session = (_http.load(server.base + f"/__bare__/{name}?read=session", args.duration,
+                                       args.connections, headers=h) if bare and h else None)
+            pairs.append((real, ceiling, with_session))
         if bare and len(pairs) > 1:  # the round with the median page/bare, and every round's ratio beside it
             pairs.sort(key=lambda rc: rc[0].rps / rc[1].rps)
-            real, ceiling = pairs[len(pairs) // 2]
-            real.rounds = [round(r.rps / c.rps, 2) for r, c in pairs]
+            real, ceiling, with_session = pairs[len(pairs) // 2]
+            real.rounds = [round(r.rps / c.rps, 2) for r, c, _ in pairs]
+            if with_session is not None:
+                real.session_rounds = [round(r.rps / s.rps, 2) for r, _, s in pairs]
+        real.with_session = with_session
         rows.append((name, path, len(body), real, ceiling))
     return rows
 
@@ -308,6 +314,14 @@ def main(argv=None) -> None:
                  else ""))
     print("page/bare = page req/s divided by bare req/s (1.00 = the page costs no more than the framework); "
           "queries = first request after emptying the caches / the next one")
+    for name, _, _, real, bare in rows:
+        ws = getattr(real, "with_session", None)
+        if ws is not None:
+            rounds = getattr(real, "session_rounds", None)
+            print(f"{name}: bare + the visitor's session read (/__bare__/{name}?read=session, the one statement every "
+                  f"{name} page makes) {ws.rps:.1f} req/s, p99 {ws.p99_ms:.1f} ms = {ws.rps / bare.rps:.2f} of bare; "
+                  f"page/that {real.rps / ws.rps:.2f}"
+                  + (f" (rounds {', '.join(f'{x:.2f}' for x in sorted(rounds))})" if rounds else ""))
     print(f"worker memory after the page runs: {', '.join(f'{m:.0f}' for m in rss)} MB")
     if mixed_rows:
         bare_mix = dict(mixed_rows).get("bare mix")

@@ -3,6 +3,8 @@
 A bare view goes through the same middleware stack and gunicorn as the real page but does no query and no
 template rendering, so page/bare says what the shop's own work costs above the framework's ceiling.
 The benchmark writes <page>.html into BENCH_BARE_DIR before it requests /__bare__/<page>.
+/__bare__/<page>?read=session also loads the visitor's session (the session engine's one statement: session and
+cart lines), the read a cart page cannot do without: the ceiling for a page that must read it.
 """
 import os
 from pathlib import Path
@@ -23,6 +25,8 @@ def bare(request, page: str):
         if not page.isidentifier() or not file.is_file():
             raise Http404(page)
         body = _cache[page] = file.read_bytes()
+    if request.GET.get("read") == "session":
+        request.session.get("_")  # forces the load
     return HttpResponse(body, content_type="text/html; charset=utf-8")
 
 

@@ -46,7 +46,7 @@ BUCKETS = [
 
 # Own time (a function's time less its callees') by where the code lives: these add up to the whole request.
 AREAS = [
-    ("database wait and driver", ("/psycopg/", "psycopg_binary", "_socket", "select.", "{method 'poll'", "selectors.py")),
+    ("database wait and driver", ("/psycopg/", "psycopg_binary", "shop/sessions.py:_read_prepared", "_socket", "select.", "{method 'poll'", "selectors.py")),
     ("ORM (query building, compiling, model instances)", ("/django/db/",)),
     ("templates (Django template engine, tags, filters)", ("/django/template/", "/django/templatetags/",
                                                           "/shop/templatetags/", "/django/utils/html.py",
@@ -73,7 +73,7 @@ def _own_time_by_area(raw: dict) -> dict[str, float]:
     four levels up)."""
     def where(key, share, depth, out):
         filename, _, fn = key
-        area = _area(f"{filename}{fn}" if filename == "~" else filename)
+        area = _area(f"{filename}:{fn}")
         callers = raw.get(key, (0, 0, 0, 0, {}))[4]
         if not area.startswith("other") or depth == 4 or not callers:
             out[area] = out.get(area, 0.0) + share
