@@ -7,8 +7,10 @@ with Debian's `wrk` if installed (apt-get install -y wrk), else a Python keep-al
 which). Pages: home, a top-level category, a product, a search (first-time visitors: no cookies), and the cart
 of a visitor with three products in it (their session, visitor and CSRF cookies). For each page,
 /__bare__/<page> returns the exact bytes of that page pre-rendered (same middleware and gunicorn, no queries, no
-templates); page/bare is the shop's own cost. The queries column counts one request in-process, as the first
-request after the caches are emptied and as the next one.
+templates); page/bare is the shop's own cost. For the cart (a visitor with a session) a third figure,
+/__bare__/cart?read=session: the same bytes after loading the visitor's session (the one statement, session and
+cart lines, a cart page cannot do without), printed under the table. The queries column counts one request
+in-process, as the first request after the caches are emptied and as the next one.
 
 The mixed run (--mixed-urls paths, drawn once with --mixed-seed) spreads the load over the whole catalog: 40 %
 product pages over all active products, 30 % category pages (any category, any sort, page 1 most often and up to
