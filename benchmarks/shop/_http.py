@@ -65,6 +65,10 @@ class Gunicorn:
                 out.append(kb / 1024)
         return out
 
+    def worker_pids(self) -> list[int]:
+        return [int(pid) for task in Path(f"/proc/{self.proc.pid}/task").iterdir()
+                if (task / "children").exists() for pid in (task / "children").read_text().split()]
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # our own process group (start_new_session)
@@ -207,3 +211,21 @@ def _python_load(url: str, seconds: float, connections: int, headers: dict | Non
         w.join()
     elapsed = time.perf_counter() - t0
     return Result(len(latencies) / elapsed, pct(latencies, 50), pct(latencies, 99), len(latencies), errors[0])
+
+
+def cpu_seconds(pids: list[int] | None = None, name: str | None = None) -> float:
+    """User + system CPU seconds of the given processes, or of every process whose command name starts with ``name``
+    (Linux /proc; a process gone meanwhile counts 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    if pids is None:
+        pids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit()]
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if name is None or comm.startswith(name):
+            total += int(rest[11]) + int(rest[12])  # utime, stime
+    return total / tick

@@ -65,6 +65,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=1,
                    help="page/bare pairs per page; with more than one the row is the round with the median "
                         "page/bare and every round's ratio is printed after it")
+    p.add_argument("--cpu", action="store_true",
+                   help="also print the CPU time per request of the gunicorn workers and of PostgreSQL (all its "
+                        "processes) during each single-page measurement (Linux /proc)")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed run")
     p.add_argument("--mixed-urls", type=int, default=20000, help="paths in the mixed run's list")
     p.add_argument("--mixed-seed", type=int, default=0)
@@ -217,12 +220,15 @@ def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path,
         if bare:
             assert _http.fetch(server.base + f"/__bare__/{name}") == body
         pairs = []
+
+        def load(url, headers=None):
+            return _measured_load(server, url, args, headers)
+
         for _ in range(max(1, args.rounds)):  # page then bare, again: the machine's drift hits both
-            real = _http.load(server.base + path, args.duration, args.connections, headers=h)
-            ceiling = _http.load(server.base + f"/__bare__/{name}", args.duration, args.connections) if bare else None
+            real = load(server.base + path, h)
+            ceiling = load(server.base + f"/__bare__/{name}") if bare else None
             # a page with a visitor's session: also the bare bytes after the session's read (the one statement)
-            with_session = (_http.load(server.base + f"/__bare__/{name}?read=session", args.duration,
-                                       args.connections, headers=h) if bare and h else None)
+            with_session = load(server.base + f"/__bare__/{name}?read=session", h) if bare and h else None
             pairs.append((real, ceiling, with_session))
         if bare and len(pairs) > 1:  # the round with the median page/bare, and every round's ratio beside it
             pairs.sort(key=lambda rc: rc[0].rps / rc[1].rps)
@@ -233,6 +239,25 @@ def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path,
         real.with_session = with_session
         rows.append((name, path, len(body), real, ceiling))
     return rows
+
+
+def _measured_load(server: _http.Gunicorn, url: str, args, headers: dict | None = None):
+    """One load measurement; with --cpu also the CPU milliseconds per request of the workers and of PostgreSQL."""
+    if not args.cpu:
+        return _http.load(url, args.duration, args.connections, headers=headers)
+    pids = server.worker_pids()
+    before = (_http.cpu_seconds(pids), _http.cpu_seconds(name="postgres"))
+    res = _http.load(url, args.duration, args.connections, headers=headers)
+    after = (_http.cpu_seconds(pids), _http.cpu_seconds(name="postgres"))
+    n = max(1, res.requests)
+    res.cpu_ms = tuple((a - b) * 1000 / n for a, b in zip(after, before))
+    return res
+
+
+def _cpu(res) -> str:
+    cpu = getattr(res, "cpu_ms", None)
+    # a process that ended during the run takes its time with it (a backend closing): never below 0
+    return f"workers {max(0.0, cpu[0]):.2f} + PostgreSQL {max(0.0, cpu[1]):.2f} ms" if cpu else "-"
 
 
 def mixed(env: dict, args, bare_dir: Path) -> tuple[list, dict]:
@@ -324,6 +349,12 @@ def main(argv=None) -> None:
                   f"{name} page makes) {ws.rps:.1f} req/s, p99 {ws.p99_ms:.1f} ms = {ws.rps / bare.rps:.2f} of bare; "
                   f"page/that {real.rps / ws.rps:.2f}"
                   + (f" (rounds {', '.join(f'{x:.2f}' for x in sorted(rounds))})" if rounds else ""))
+    if args.cpu:
+        print("CPU per request (the median round; PostgreSQL: all its processes):")
+        for name, _, _, real, bare in rows:
+            ws = getattr(real, "with_session", None)
+            print(f"  {name:<9} page {_cpu(real)} | bare {_cpu(bare)}"
+                  + (f" | bare + session read {_cpu(ws)}" if ws is not None else ""))
     print(f"worker memory after the page runs: {', '.join(f'{m:.0f}' for m in rss)} MB")
     if mixed_rows:
         bare_mix = dict(mixed_rows).get("bare mix")
