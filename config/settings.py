@@ -141,10 +141,10 @@ if POSTGRES and not env_bool("DATABASE_JIT", False):
     # of milliseconds of compiling for a query that runs in a few. The shop's queries are short; off unless asked.
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if POSTGRES and env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    # Lets the few statements that ask for it (shop.sessions: a visitor's session and cart lines, read on every
-    # request) be prepared once per connection instead of planned on every run; Django's own queries are bound on
-    # the client and never prepared either way. Off behind a pooler in transaction mode that does not keep prepared
-    # statements (PgBouncer before 1.21, or without max_prepared_statements).
+    # psycopg's own switch (its default value, passed explicitly): shop.sessions prepares the read every request
+    # makes (a visitor's session and cart lines) once per connection only while it is set; Django's own queries
+    # are bound on the client and never prepared either way. Unset (false) behind a pooler in transaction mode that
+    # does not keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and a worker write at once (events, orders, training progress, forecast rows): WAL lets

@@ -208,8 +208,9 @@ def csrf_token(request) -> str:
     (tests/shop/test_page_cache.py)."""
     token = getattr(request, "_page_csrf_token", None)
     if token is None:
+        # CsrfViewMiddleware has put the cookie's secret here, or replaced a malformed cookie with a new secret
         secret = request.META.get("CSRF_COOKIE")
-        if not _valid_secret(secret):
+        if secret is None:
             secret = request.META["CSRF_COOKIE"] = _new_secret()
         request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
         token = request._page_csrf_token = _mask_secret(secret)
@@ -223,12 +224,7 @@ _DROP = bytes(range(_CSRF_LIMIT, 256))
 _BYTE_TO_INDEX = bytes(b % _CSRF_BASE for b in range(256))  # bytes.translate tables: all the work in C
 _INDEX_TO_CHAR = _CSRF_CHARS + bytes(256 - _CSRF_BASE)
 _SUM_TO_CHAR = bytes(_CSRF_CHARS[v % _CSRF_BASE] for v in range(2 * _CSRF_BASE)) + bytes(256 - 2 * _CSRF_BASE)
-_CHAR_TO_INDEX = bytes(_CSRF_CHARS.index(b) if b in _CSRF_CHARS else 255 for b in range(256))
-
-
-def _valid_secret(secret) -> bool:
-    return (isinstance(secret, str) and len(secret) == CSRF_SECRET_LENGTH and secret.isascii()
-            and 255 not in secret.encode("ascii").translate(_CHAR_TO_INDEX))
+_CHAR_TO_INDEX = bytes(_CSRF_CHARS.index(b) if b in _CSRF_CHARS else 0 for b in range(256))
 
 
 def _random_indexes() -> bytes:

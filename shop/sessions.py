@@ -90,8 +90,8 @@ def _decoded(session_data: str, secret_key: str) -> bytes:
 
 @lru_cache(maxsize=4)
 def _read_sql(alias: str) -> str:
-    """The one statement, built once per database alias (the same text on every request, which is also what lets
-    PostgreSQL keep it prepared). One row per line of the session's cart (the signed-in user's, or the anonymous
+    """The one statement, built once per database alias (it was rebuilt on every request; ``_read_prepared``
+    prepares its libpq form once per connection). One row per line of the session's cart (the signed-in user's, or the anonymous
     cart of the session), or one row with NULL lines; none for an unknown or expired key."""
     from .models import Cart, CartLine, Session
 
@@ -133,9 +133,8 @@ _prepared_on = weakref.WeakSet()  # the driver connections this process prepared
 def _read_prepared(connection, session_key: str, now) -> list[tuple]:
     """The statement as a prepared statement, run with libpq's PQexecPrepared (``psycopg.pq``, psycopg's documented
     libpq wrapper): PostgreSQL plans it once per connection (a generic plan after its fifth run), and the request
-    skips the driver's cursor machinery (binding, adapting, loading; psycopg's own prepared cursor cost 0.24 ms for
-    the load in a kept cart page on the bench machine, this 0.19 ms, the round trip alone ~0.09). Django's side is
-    kept: the health check, reconnecting, and its exception classes (``wrap_database_errors``). Values come back as
+    skips the driver's cursor machinery (binding, adapting, loading), which cost about as much as the round trip
+    (benchmarks/shop/profile_pages.py --pages cart: the database call's line). Django's side is kept: the health check, reconnecting, and its exception classes (``wrap_database_errors``). Values come back as
     text (ids parsed here); the moment is sent as ISO text, which PostgreSQL reads for the column's type."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()

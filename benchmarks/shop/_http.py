@@ -54,18 +54,16 @@ class Gunicorn:
     def worker_rss_mb(self) -> list[float]:
         """Resident memory of each worker process (the children of the gunicorn master), in MB."""
         out = []
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            children = (task / "children").read_text().split() if (task / "children").exists() else []
-            for pid in children:
-                try:
-                    status = Path(f"/proc/{pid}/status").read_text()
-                except OSError:
-                    continue
-                kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-                out.append(kb / 1024)
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            out.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
         return out
 
     def worker_pids(self) -> list[int]:
+        """The workers: the children of the gunicorn master (Linux /proc)."""
         return [int(pid) for task in Path(f"/proc/{self.proc.pid}/task").iterdir()
                 if (task / "children").exists() for pid in (task / "children").read_text().split()]
 

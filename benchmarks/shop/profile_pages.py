@@ -46,7 +46,8 @@ BUCKETS = [
 
 # Own time (a function's time less its callees') by where the code lives: these add up to the whole request.
 AREAS = [
-    ("database wait and driver", ("/psycopg/", "psycopg_binary", "shop/sessions.py:_read_prepared", "_socket", "select.", "{method 'poll'", "selectors.py")),
+    ("database wait and driver", ("/psycopg/", "psycopg_binary", "shop/sessions.py:_read_prepared", "_socket",
+                                  "select.", "{method 'poll'", "selectors.py")),
     ("ORM (query building, compiling, model instances)", ("/django/db/",)),
     ("templates (Django template engine, tags, filters)", ("/django/template/", "/django/templatetags/",
                                                           "/shop/templatetags/", "/django/utils/html.py",
@@ -140,7 +141,6 @@ def main(argv=None) -> None:
     os.environ["REDIS_URL"] = args.redis_url
     setup_django(migrate=False)
     from django.core.handlers.wsgi import WSGIHandler
-    from django.db import connection
 
     from benchmarks.shop.bench_pages import cart_visitor, page_paths
 
