@@ -183,7 +183,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "shop.middleware.RejectNulBytesMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "shop.sessions.SessionMiddleware",  # Django's, plus the "sessionchanged" cookie (SHOP_SESSION_CACHE_SECONDS)
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -343,6 +343,11 @@ SHOP_PAGE_CACHE_MB = env_int("SHOP_PAGE_CACHE_MB", 64)
 SHOP_CACHE_FRESHNESS_SECONDS = env_float("SHOP_CACHE_FRESHNESS_SECONDS", 1.0)
 if SHOP_CACHE_FRESHNESS_SECONDS < 0 or SHOP_PAGE_CACHE_MB < 0:
     raise ImproperlyConfigured("SHOP_CACHE_FRESHNESS_SECONDS and SHOP_PAGE_CACHE_MB must be at least 0")
+# A web process keeps the anonymous sessions it read (with their cart lines) this many seconds for GET and HEAD;
+# the visitor's own changes show at once everywhere, others within this (shop/sessions.py; 0 = always read).
+SHOP_SESSION_CACHE_SECONDS = env_float("SHOP_SESSION_CACHE_SECONDS", 60.0)
+if SHOP_SESSION_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("SHOP_SESSION_CACHE_SECONDS must be at least 0")
 SHOP_MAX_LINE_QUANTITY = env_int("SHOP_MAX_LINE_QUANTITY", 50)
 SHOP_LOW_STOCK = env_int("SHOP_LOW_STOCK", 5)
 # Shipping, tax and shop policies (shop/shipping.py, shop/pricing.py; the chat assistant reads them too).

@@ -95,6 +95,7 @@ def _lock(cart: Cart) -> None:
     of a cart's lines takes this lock first, so two requests for one cart (two tabs, a double click) take turns
     instead of both inserting the same new line. Call inside transaction.atomic."""
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    sessions.forget_cart(cart.pk)  # its lines change next, some by a queryset update (which sends no signal)
 
 
 def _line(cart: Cart, product: Product, variant: ProductVariant | None):

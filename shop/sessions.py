@@ -16,23 +16,48 @@ authentication refused, or a data/column mismatch of any kind reads the lines ag
 On PostgreSQL the read is a prepared statement run through libpq itself (``_read_prepared``); in a transaction,
 while queries are logged or watched, or with DATABASE_PREPARED_STATEMENTS=false it goes through Django's cursor.
 Saving, creating, deleting and ``clearsessions`` are Django's, unchanged.
+
+**Recent anonymous sessions** (``SHOP_SESSION_CACHE_SECONDS``, 0 = off): a GET or HEAD of a visitor who is not
+signed in takes session and cart lines from what this process read for that key within that many seconds, without
+the statement (under load it cost a cart page about a third of its time: benchmarks/shop/bench_pages.py). Such a
+session changes through its own visitor's requests, so those say when it did:
+
+- a request with an unsafe method (POST, PUT, PATCH, DELETE: every cart change, checkout, login, logout, the chat)
+  or one that saved or deleted the session answers with the cookie ``sessionchanged`` (the moment, milliseconds),
+  living as long as an entry could; a process uses an entry only if it read it more than ``CLOCK_MARGIN`` seconds
+  after that moment (the web hosts' clocks agree within it), else it reads again;
+- the process that made a change forgets its entry at once, and a cart's lines, a cart or a session written in a
+  process by anything else (the admin, a task, a script) drop that process's entry (model signals, ``shop.cart._lock``).
+
+So a visitor sees their own changes at once in every process. A change made outside the visitor's requests in
+another process (the admin editing an anonymous cart, the cleanup of carts idle for weeks) shows within
+``SHOP_SESSION_CACHE_SECONDS``; an entry also outlives its session's expiry by at most that much. A signed-in
+visitor's session is never kept (a logout or password change elsewhere ends it at once).
 """
 from __future__ import annotations
 
 import marshal
+import math
+import threading
+import time
 import weakref
+from collections import OrderedDict
 from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as USER_SESSION_KEY
 from django.contrib.sessions.backends import db
-from django.db import connections, router
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.db import connections, router, transaction
 from django.utils import timezone
 from psycopg import errors as psycopg_errors
 from psycopg import pq
 
 DECODED_KEPT = 20_000  # decoded sessions kept per process (a few hundred bytes each)
 CART_SESSION_KEY = "cart_id"  # shop.cart.SESSION_KEY (that module imports this one's model through shop.models)
+CHANGED_COOKIE = "sessionchanged"  # when this visitor's session or cart last changed (epoch milliseconds)
+CLOCK_MARGIN = 2.0  # seconds: the web hosts' clocks agree within this (NTP keeps them within milliseconds)
+SAFE_METHODS = ("GET", "HEAD")
 
 
 def _int_or_none(value) -> int | None:
@@ -45,8 +70,91 @@ def _int_or_none(value) -> int | None:
     return None
 
 
+class _Recent:
+    """Anonymous sessions this process read lately: key -> (stored data, cart lines, read at), least recently used
+    dropped beyond DECODED_KEPT; and the key of each cart's session, so a change of the cart drops its entry.
+    ``forgets`` counts what was dropped: a read that overlapped a drop is not kept (another thread's change may have
+    come after the read began and before the entry was put)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.items: OrderedDict = OrderedDict()
+        self.keys_of_cart: dict[int, str] = {}
+        self.forgets = 0
+
+    def get(self, key: str, changed_at: float, seconds: float):
+        now = time.time()
+        with self.lock:
+            entry = self.items.get(key)
+            if entry is None:
+                return None
+            if now - entry[2] >= seconds:
+                self._drop(key)
+                return None
+            if entry[2] <= changed_at + CLOCK_MARGIN:  # read before (or too close to) the visitor's last change
+                return None
+            self.items.move_to_end(key)
+            return entry
+
+    def put(self, key: str, data: str, cart_lines: tuple, read_at: float, forgets: int) -> None:
+        with self.lock:
+            if forgets != self.forgets:
+                return
+            self._drop(key)
+            self.items[key] = (data, cart_lines, read_at)
+            owner = cart_lines[0]
+            if owner[0] == "cart" and owner[1] is not None:
+                self.keys_of_cart[owner[1]] = key
+            while len(self.items) > DECODED_KEPT:
+                self._drop(next(iter(self.items)))
+
+    def forget(self, key: str | None) -> None:
+        if key:
+            with self.lock:
+                self.forgets += 1
+                self._drop(key)
+
+    def forget_cart(self, cart_id) -> None:
+        with self.lock:
+            self.forgets += 1
+            key = self.keys_of_cart.get(cart_id)
+            if key is not None:
+                self._drop(key)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.keys_of_cart.clear()
+
+    def _drop(self, key: str) -> None:
+        entry = self.items.pop(key, None)
+        if entry is not None:
+            owner = entry[1][0]
+            if owner[0] == "cart" and self.keys_of_cart.get(owner[1]) == key:
+                del self.keys_of_cart[owner[1]]
+
+
+_recent = _Recent()
+
+
+def forget_cart(cart_id) -> None:
+    """This process's kept session of an anonymous cart is stale: its lines (or the cart) changed. Dropped now and
+    again when the transaction commits (another thread may read the old rows until then)."""
+    _recent.forget_cart(cart_id)
+    transaction.on_commit(lambda: _recent.forget_cart(cart_id))
+
+
+def clear_recent() -> None:
+    """Forget every kept session of this process (tests)."""
+    _recent.clear()
+
+
 class SessionStore(db.SessionStore):
     cart_lines: tuple | None = None  # (owner, ((product id, variant id, quantity), ...)) read with the session
+    # Set by SessionMiddleware for a GET or HEAD while the cache is on: the visitor's last change (epoch seconds,
+    # 0 for none known); None: read the database.
+    recent_after: float | None = None
+    written = False  # saved or deleted during this request
 
     @classmethod
     def get_model_class(cls):
@@ -61,6 +169,13 @@ class SessionStore(db.SessionStore):
         return obj
 
     def load(self):
+        recent_after = self.recent_after
+        if recent_after is not None:
+            entry = _recent.get(self.session_key, recent_after, settings.SHOP_SESSION_CACHE_SECONDS)
+            if entry is not None:
+                self.cart_lines = entry[1]
+                return self.decode(entry[0])
+        read_at, forgets = time.time(), _recent.forgets  # before the read: a change during it is not counted as seen
         connection = connections[router.db_for_read(self.model)]
         rows = _read(connection, self.session_key, timezone.now())
         if not rows:
@@ -70,7 +185,20 @@ class SessionStore(db.SessionStore):
         data, user_id, cart_id = rows[0][:3]
         owner = ("user", user_id) if user_id is not None else ("cart", cart_id)
         self.cart_lines = (owner, sort_lines(r[3:] for r in rows if r[3] is not None))
-        return self.decode(data)
+        decoded = self.decode(data)
+        if recent_after is not None and user_id is None and USER_SESSION_KEY not in decoded:
+            _recent.put(self.session_key, data, self.cart_lines, read_at, forgets)
+        return decoded
+
+    def save(self, must_create=False):
+        _recent.forget(self.session_key)
+        super().save(must_create)
+        self.written = True
+
+    def delete(self, session_key=None):
+        _recent.forget(session_key or self.session_key)
+        super().delete(session_key)
+        self.written = True
 
     def decode(self, session_data):
         """Django's decode (the signature checked, then the JSON read), remembered per process for the exact stored
@@ -80,6 +208,69 @@ class SessionStore(db.SessionStore):
             return marshal.loads(_decoded(session_data, settings.SECRET_KEY))
         except ValueError:  # not plain data (a serializer other than JSON's): not remembered
             return super().decode(session_data)
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware (MIDDLEWARE in config/settings.py), plus the ``sessionchanged`` cookie that lets
+    any process keep a visitor's anonymous session between their changes (module docstring)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        if request.method in SAFE_METHODS and settings.SHOP_SESSION_CACHE_SECONDS > 0:
+            request.session.recent_after = _changed_at(request.COOKIES.get(CHANGED_COOKIE))
+
+    def process_response(self, request, response):
+        response = super().process_response(request, response)
+        store = getattr(request, "session", None)
+        if not isinstance(store, SessionStore) or settings.SHOP_SESSION_CACHE_SECONDS <= 0:
+            return response
+        if request.method not in SAFE_METHODS or store.written:
+            before = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+            _recent.forget(before)
+            _recent.forget(store.session_key)
+            if before or store.session_key:
+                response.set_cookie(
+                    CHANGED_COOKIE, str(int(time.time() * 1000)),
+                    max_age=math.ceil(settings.SHOP_SESSION_CACHE_SECONDS + CLOCK_MARGIN),
+                    path=settings.SESSION_COOKIE_PATH, domain=settings.SESSION_COOKIE_DOMAIN,
+                    secure=settings.SESSION_COOKIE_SECURE or None, httponly=True,
+                    samesite=settings.SESSION_COOKIE_SAMESITE)
+        return response
+
+
+def _changed_at(raw: str | None) -> float:
+    """The moment of the cookie (epoch seconds): 0 without one, now for one that is not a number (read again)."""
+    if raw is None:
+        return 0.0
+    if raw.isdigit() and len(raw) < 16:
+        return int(raw) / 1000
+    return time.time()
+
+
+def connect_signals() -> None:
+    """A cart's lines, a cart or a session written in this process drop this process's kept session of it."""
+    from django.db.models.signals import post_delete, post_save
+
+    from .models import Cart, CartLine, Session
+
+    def line_changed(sender, instance, **kwargs):
+        forget_cart(instance.cart_id)
+
+    def cart_changed(sender, instance, **kwargs):
+        forget_cart(instance.pk)
+
+    def session_changed(sender, instance, **kwargs):
+        key = instance.session_key
+        _recent.forget(key)
+        transaction.on_commit(lambda: _recent.forget(key))
+
+    for signal in (post_save, post_delete):
+        signal.connect(line_changed, sender=CartLine, dispatch_uid=f"shop.sessions.line.{signal is post_save}",
+                       weak=False)
+        signal.connect(cart_changed, sender=Cart, dispatch_uid=f"shop.sessions.cart.{signal is post_save}",
+                       weak=False)
+        signal.connect(session_changed, sender=Session, dispatch_uid=f"shop.sessions.session.{signal is post_save}",
+                       weak=False)
 
 
 @lru_cache(maxsize=DECODED_KEPT)

@@ -134,12 +134,14 @@ def pages_not_kept(settings):
     way the shop makes them. Each test starts with nothing kept and no change counters known."""
     settings.SHOP_PAGE_CACHE = False
     settings.SHOP_CACHE_FRESHNESS_SECONDS = 3600  # one look per test: query counts do not depend on the clock
-    from shop import pagecache, versions
+    from shop import pagecache, sessions, versions
 
     pagecache.clear_local()
+    sessions.clear_recent()  # and no session kept from an earlier test (shop/sessions.py)
     versions.reset(empty=True)  # a test's database starts without counters
     yield
     pagecache.clear_local()
+    sessions.clear_recent()
     versions.reset()
 
 

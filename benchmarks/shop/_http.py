@@ -115,7 +115,8 @@ def _ms(text: str) -> float:
     return value * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-# wrk script for a list of paths: each thread walks the list from its own offset, one path per request.
+# wrk script for a list of paths: each thread walks the list from its own offset, one path per request. A line
+# "path<TAB>cookie" also sends that Cookie header with its request (a different visitor per request).
 PATHS_LUA = """
 local paths = {}
 local counter = 0
@@ -130,15 +131,23 @@ init = function(args)
 end
 request = function()
   counter = counter % #paths + 1
+  local path, cookie = paths[counter]:match("^([^\t]*)\t(.*)$")
+  if path then
+    return wrk.format("GET", path, {["Cookie"] = cookie})
+  end
   return wrk.format("GET", paths[counter])
 end
 """
 
 
 def load(url: str, seconds: float, connections: int, threads: int = 2, headers: dict | None = None,
-         paths: list[str] | None = None) -> Result:
+         paths: list[str] | None = None, cookies: list[str] | None = None) -> Result:
     """Closed-loop load on one URL; ``headers`` (e.g. a Cookie) are sent with every request. With ``paths``, the
-    requests walk that list of paths (on the host of ``url``) in order, each client thread from its own offset."""
+    requests walk that list of paths (on the host of ``url``) in order, each client thread from its own offset.
+    With ``cookies`` (one Cookie header per visitor), the requests of ``url`` walk those visitors the same way."""
+    if cookies:
+        path = re.match(r"http://[^/]+(/.*)$", url).group(1)
+        paths = [f"{path}\t{c}" for c in cookies]
     if tool() == "wrk":
         extra = [a for k, v in (headers or {}).items() for a in ("-H", f"{k}: {v}")]
         script = []
@@ -184,8 +193,9 @@ def _python_load(url: str, seconds: float, connections: int, headers: dict | Non
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
             i = (i + 1) % len(paths)
+            path, _, cookie = paths[i].partition("\t")
             try:
-                conn.request("GET", paths[i], headers=headers or {})
+                conn.request("GET", path, headers={**(headers or {}), **({"Cookie": cookie} if cookie else {})})
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status != 200:

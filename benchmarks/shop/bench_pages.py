@@ -8,8 +8,11 @@ which). Pages: home, a top-level category, a product, a search (first-time visit
 of a visitor with three products in it (their session, visitor and CSRF cookies). For each page,
 /__bare__/<page> returns the exact bytes of that page pre-rendered (same middleware and gunicorn, no queries, no
 templates); page/bare is the shop's own cost. For the cart (a visitor with a session) a third figure,
-/__bare__/cart?read=session: the same bytes after loading the visitor's session (the one statement, session and
-cart lines, a cart page cannot do without), printed under the table. The queries column counts one request
+/__bare__/cart?read=session: the same bytes after reading the visitor's session from the database (the one
+statement, session and cart lines, a cart page makes when its process has not kept that session: shop.sessions,
+SHOP_SESSION_CACHE_SECONDS), printed under the table. Then the cart of --cart-visitors visitors (300), each with a
+cart of their own, each request the next visitor's (so neither one kept page nor one kept session serves the
+load), after a warm-up run over them all, against the same bare view. The queries column counts one request
 in-process, as the first request after the caches are emptied and as the next one.
 
 The mixed run (--mixed-urls paths, drawn once with --mixed-seed) spreads the load over the whole catalog: 40 %
@@ -68,6 +71,8 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--cpu", action="store_true",
                    help="also print the CPU time per request of the gunicorn workers and of PostgreSQL (all its "
                         "processes) during each single-page measurement (Linux /proc)")
+    p.add_argument("--cart-visitors", type=int, default=300,
+                   help="the cart again with this many visitors, each request the next one's own cart (0: skip)")
     p.add_argument("--no-mixed", dest="mixed", action="store_false", help="skip the mixed run")
     p.add_argument("--mixed-urls", type=int, default=20000, help="paths in the mixed run's list")
     p.add_argument("--mixed-seed", type=int, default=0)
@@ -115,17 +120,35 @@ def page_paths() -> dict[str, str]:
 
 def cart_visitor() -> dict[str, str]:
     """Cookies of a visitor whose cart holds three products (a session in the database, as a real one)."""
+    from shop.models import Product
+
+    picked = list(Product.objects.filter(is_active=True, stock__gt=5).order_by("-popularity", "pk")
+                  .prefetch_related("variants")[:3])
+    return _visitor_with(picked)
+
+
+def cart_visitors(n: int, seed: int = 0) -> list[str]:
+    """Cookie headers of `n` visitors, each with a cart of their own: 1-4 products drawn from the 200 most popular."""
+    import random
+
+    from shop.models import Product
+
+    popular = list(Product.objects.filter(is_active=True, stock__gt=5).order_by("-popularity", "pk")
+                   .prefetch_related("variants")[:200])
+    rng = random.Random(seed)
+    return [_visitor_with(rng.sample(popular, min(len(popular), rng.randint(1, 4))))["Cookie"] for _ in range(n)]
+
+
+def _visitor_with(products) -> dict[str, str]:
     from django.conf import settings
-    from shop.sessions import SessionStore
     from django.utils.crypto import get_random_string
 
     from shop import cart as carts
-    from shop.models import Cart, CartLine, Product
+    from shop.models import Cart, CartLine
+    from shop.sessions import SessionStore
 
     cart = Cart.objects.create()
-    picked = (Product.objects.filter(is_active=True, stock__gt=5).order_by("-popularity", "pk")
-              .prefetch_related("variants")[:3])
-    for prod in picked:
+    for prod in products:
         variant = next((v for v in prod.variants.all() if v.is_active and v.stock > 0), None)
         CartLine.objects.create(cart=cart, product=prod, variant=variant, quantity=1)
     session = SessionStore()
@@ -241,13 +264,31 @@ def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path,
     return rows
 
 
-def _measured_load(server: _http.Gunicorn, url: str, args, headers: dict | None = None):
+def measure_cart_visitors(server: _http.Gunicorn, args, cookies: list[str]):
+    """The cart of many visitors (each request the next visitor's own cart, so neither a kept page nor a kept
+    session serves one visitor over and over): after a warm-up run over them all, --rounds times the cart, the bare
+    view and the bare view reading each visitor's session from the database; the round with the median
+    page/bare."""
+    _http.load(server.base + "/cart/", max(3.0, args.duration / 2), args.connections, cookies=cookies)  # warm-up
+    triples = []
+    for _ in range(max(1, args.rounds)):
+        triples.append((_measured_load(server, server.base + "/cart/", args, cookies=cookies),
+                        _measured_load(server, server.base + "/__bare__/cart", args),
+                        _measured_load(server, server.base + "/__bare__/cart?read=session", args, cookies=cookies)))
+    triples.sort(key=lambda t: t[0].rps / t[1].rps)
+    real, bare, with_session = triples[len(triples) // 2]
+    real.rounds = [round(r.rps / b.rps, 2) for r, b, _ in triples]
+    return len(cookies), real, bare, with_session
+
+
+def _measured_load(server: _http.Gunicorn, url: str, args, headers: dict | None = None,
+                   cookies: list[str] | None = None):
     """One load measurement; with --cpu also the CPU milliseconds per request of the workers and of PostgreSQL."""
     if not args.cpu:
-        return _http.load(url, args.duration, args.connections, headers=headers)
+        return _http.load(url, args.duration, args.connections, headers=headers, cookies=cookies)
     pids = server.worker_pids()
     before = (_http.cpu_seconds(pids), _http.cpu_seconds(name="postgres"))
-    res = _http.load(url, args.duration, args.connections, headers=headers)
+    res = _http.load(url, args.duration, args.connections, headers=headers, cookies=cookies)
     after = (_http.cpu_seconds(pids), _http.cpu_seconds(name="postgres"))
     n = max(1, res.requests)
     res.cpu_ms = tuple((a - b) * 1000 / n for a, b in zip(after, before))
@@ -325,6 +366,8 @@ def main(argv=None) -> None:
     queries = count_queries(pages, headers)
     with _http.Gunicorn(env, workers=args.workers) as server:
         rows = measure(server, pages, args, bare_dir, headers=headers)
+        many = (measure_cart_visitors(server, args, cart_visitors(args.cart_visitors))
+                if "cart" in pages and args.cart_visitors > 0 else None)
         rss = server.worker_rss_mb()
     mixed_rows, info = mixed(env, args, bare_dir) if args.mixed else ([], {})
     import redis
@@ -345,16 +388,25 @@ def main(argv=None) -> None:
         ws = getattr(real, "with_session", None)
         if ws is not None:
             rounds = getattr(real, "session_rounds", None)
-            print(f"{name}: bare + the visitor's session read (/__bare__/{name}?read=session, the one statement every "
-                  f"{name} page makes) {ws.rps:.1f} req/s, p99 {ws.p99_ms:.1f} ms = {ws.rps / bare.rps:.2f} of bare; "
+            print(f"{name}: bare + the visitor's session read from the database (/__bare__/{name}?read=session, the "
+                  f"one statement a {name} page makes when its process has not kept the session) {ws.rps:.1f} req/s, p99 {ws.p99_ms:.1f} ms = {ws.rps / bare.rps:.2f} of bare; "
                   f"page/that {real.rps / ws.rps:.2f}"
                   + (f" (rounds {', '.join(f'{x:.2f}' for x in sorted(rounds))})" if rounds else ""))
+    if many:
+        n, real, bare, ws = many
+        print(f"cart of {n} visitors (each request the next one's own cart): {real.rps:.1f} req/s, p50 "
+              f"{real.p50_ms:.1f} ms, p99 {real.p99_ms:.1f} ms = {real.rps / bare.rps:.2f} of bare ({bare.rps:.1f} "
+              f"req/s; rounds {', '.join(f'{x:.2f}' for x in sorted(real.rounds))})"
+              + (f"  errors {real.errors}" if real.errors else "")
+              + f"; bare + each one's session read from the database {ws.rps / bare.rps:.2f} of bare")
     if args.cpu:
         print("CPU per request (the median round; PostgreSQL: all its processes):")
         for name, _, _, real, bare in rows:
             ws = getattr(real, "with_session", None)
             print(f"  {name:<9} page {_cpu(real)} | bare {_cpu(bare)}"
                   + (f" | bare + session read {_cpu(ws)}" if ws is not None else ""))
+        if many:
+            print(f"  cart of {many[0]} visitors: page {_cpu(many[1])} | bare + their session reads {_cpu(many[3])}")
     print(f"worker memory after the page runs: {', '.join(f'{m:.0f}' for m in rss)} MB")
     if mixed_rows:
         bare_mix = dict(mixed_rows).get("bare mix")

@@ -4,7 +4,8 @@ A bare view goes through the same middleware stack and gunicorn as the real page
 template rendering, so page/bare says what the shop's own work costs above the framework's ceiling.
 The benchmark writes <page>.html into BENCH_BARE_DIR before it requests /__bare__/<page>.
 /__bare__/<page>?read=session also loads the visitor's session (the session engine's one statement: session and
-cart lines), the read a cart page cannot do without: the ceiling for a page that must read it.
+cart lines) from the database, as a cart page does for a session this process has not read lately (shop.sessions:
+SHOP_SESSION_CACHE_SECONDS): the ceiling for a page that reads it.
 """
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ def bare(request, page: str):
             raise Http404(page)
         body = _cache[page] = file.read_bytes()
     if request.GET.get("read") == "session":
+        request.session.recent_after = None  # from the database, not from the process's recent sessions
         request.session.get("_")  # forces the load
     return HttpResponse(body, content_type="text/html; charset=utf-8")
 
