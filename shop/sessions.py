@@ -23,11 +23,11 @@ the statement (under load it cost a cart page about a third of its time: benchma
 session changes through its own visitor's requests, so those say when it did:
 
 - a request with an unsafe method (POST, PUT, PATCH, DELETE: every cart change, checkout, login, logout, the chat)
-  or one that saved or deleted the session answers with the cookie ``sessionchanged`` (the moment, milliseconds),
-  living as long as an entry could; a process uses an entry only if it read it more than ``CLOCK_MARGIN`` seconds
-  after that moment (the web hosts' clocks agree within it), else it reads again;
-- the process that made a change forgets its entry at once, and a cart's lines, a cart or a session written in a
-  process by anything else (the admin, a task, a script) drop that process's entry (model signals, ``shop.cart._lock``).
+  or one that changed the session answers with the cookie ``sessionchanged`` (the moment, milliseconds), living as
+  long as an entry could; a process uses an entry only if it read it more than ``CLOCK_MARGIN`` seconds after that
+  moment (the web hosts' clocks agree within it), else it reads again;
+- in the process where a cart's lines, a cart or a session are written (by the visitor's request or by anything else:
+  the admin, a task, a script) the entry drops at once (model signals; ``shop.cart._lock`` for a queryset update).
 
 So a visitor sees their own changes at once in every process. A change made outside the visitor's requests in
 another process (the admin editing an anonymous cart, the cleanup of carts idle for weeks) shows within
@@ -154,7 +154,6 @@ class SessionStore(db.SessionStore):
     # Set by SessionMiddleware for a GET or HEAD while the cache is on: the visitor's last change (epoch seconds,
     # 0 for none known); None: read the database.
     recent_after: float | None = None
-    written = False  # saved or deleted during this request
 
     @classmethod
     def get_model_class(cls):
@@ -186,19 +185,10 @@ class SessionStore(db.SessionStore):
         owner = ("user", user_id) if user_id is not None else ("cart", cart_id)
         self.cart_lines = (owner, sort_lines(r[3:] for r in rows if r[3] is not None))
         decoded = self.decode(data)
+        # anonymous by its column and by its data (a row saved before the columns existed has NULL in both columns)
         if recent_after is not None and user_id is None and USER_SESSION_KEY not in decoded:
             _recent.put(self.session_key, data, self.cart_lines, read_at, forgets)
         return decoded
-
-    def save(self, must_create=False):
-        _recent.forget(self.session_key)
-        super().save(must_create)
-        self.written = True
-
-    def delete(self, session_key=None):
-        _recent.forget(session_key or self.session_key)
-        super().delete(session_key)
-        self.written = True
 
     def decode(self, session_data):
         """Django's decode (the signature checked, then the JSON read), remembered per process for the exact stored
@@ -224,17 +214,16 @@ class SessionMiddleware(DjangoSessionMiddleware):
         store = getattr(request, "session", None)
         if not isinstance(store, SessionStore) or settings.SHOP_SESSION_CACHE_SECONDS <= 0:
             return response
-        if request.method not in SAFE_METHODS or store.written:
-            before = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
-            _recent.forget(before)
-            _recent.forget(store.session_key)
-            if before or store.session_key:
-                response.set_cookie(
-                    CHANGED_COOKIE, str(int(time.time() * 1000)),
-                    max_age=math.ceil(settings.SHOP_SESSION_CACHE_SECONDS + CLOCK_MARGIN),
-                    path=settings.SESSION_COOKIE_PATH, domain=settings.SESSION_COOKIE_DOMAIN,
-                    secure=settings.SESSION_COOKIE_SECURE or None, httponly=True,
-                    samesite=settings.SESSION_COOKIE_SAMESITE)
+        # modified: changed, cleared, flushed or given a new key in this request (what Django saves); the entries
+        # themselves were dropped in this process as the rows were written (connect_signals)
+        if (request.method not in SAFE_METHODS or store.modified) and (
+                store.session_key or settings.SESSION_COOKIE_NAME in request.COOKIES):
+            response.set_cookie(
+                CHANGED_COOKIE, str(int(time.time() * 1000)),
+                max_age=math.ceil(settings.SHOP_SESSION_CACHE_SECONDS + CLOCK_MARGIN),
+                path=settings.SESSION_COOKIE_PATH, domain=settings.SESSION_COOKIE_DOMAIN,
+                secure=settings.SESSION_COOKIE_SECURE or None, httponly=True,
+                samesite=settings.SESSION_COOKIE_SAMESITE)
         return response
 
 
@@ -248,7 +237,8 @@ def _changed_at(raw: str | None) -> float:
 
 
 def connect_signals() -> None:
-    """A cart's lines, a cart or a session written in this process drop this process's kept session of it."""
+    """A cart's lines, a cart or a session written in this process drop this process's kept session of it (Django's
+    database store saves and deletes its rows through the model, so a session saved, flushed or cycled sends them)."""
     from django.db.models.signals import post_delete, post_save
 
     from .models import Cart, CartLine, Session
@@ -281,9 +271,9 @@ def _decoded(session_data: str, secret_key: str) -> bytes:
 
 @lru_cache(maxsize=4)
 def _read_sql(alias: str) -> str:
-    """The one statement, built once per database alias (it was rebuilt on every request; ``_read_prepared``
-    prepares its libpq form once per connection). One row per line of the session's cart (the signed-in user's, or the anonymous
-    cart of the session), or one row with NULL lines; none for an unknown or expired key."""
+    """The one statement, built once per database alias (``_read_prepared`` prepares its libpq form once per
+    connection). One row per line of the session's cart (the signed-in user's, or the anonymous cart of the
+    session), or one row with NULL lines; none for an unknown or expired key."""
     from .models import Cart, CartLine, Session
 
     q = connections[alias].ops.quote_name
@@ -325,8 +315,9 @@ def _read_prepared(connection, session_key: str, now) -> list[tuple]:
     """The statement as a prepared statement, run with libpq's PQexecPrepared (``psycopg.pq``, psycopg's documented
     libpq wrapper): PostgreSQL plans it once per connection (a generic plan after its fifth run), and the request
     skips the driver's cursor machinery (binding, adapting, loading), which cost about as much as the round trip
-    (benchmarks/shop/profile_pages.py --pages cart: the database call's line). Django's side is kept: the health check, reconnecting, and its exception classes (``wrap_database_errors``). Values come back as
-    text (ids parsed here); the moment is sent as ISO text, which PostgreSQL reads for the column's type."""
+    (benchmarks/shop/profile_pages.py --pages cart: the database call's line). Django's side is kept: the health
+    check, reconnecting, and its exception classes (``wrap_database_errors``). Values come back as text (ids
+    parsed here); the moment is sent as ISO text, which PostgreSQL reads for the column's type."""
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     conn = connection.connection

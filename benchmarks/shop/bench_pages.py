@@ -242,26 +242,34 @@ def measure(server: _http.Gunicorn, pages: dict[str, str], args, bare_dir: Path,
             _http.fetch(server.base + path, h)
         if bare:
             assert _http.fetch(server.base + f"/__bare__/{name}") == body
-        pairs = []
 
-        def load(url, headers=None):
-            return _measured_load(server, url, args, headers)
+        def one_round(path=path, name=name, h=h):
+            def load(url, headers=None):
+                return _measured_load(server, url, args, headers)
 
-        for _ in range(max(1, args.rounds)):  # page then bare, again: the machine's drift hits both
-            real = load(server.base + path, h)
-            ceiling = load(server.base + f"/__bare__/{name}") if bare else None
-            # a page with a visitor's session: also the bare bytes after the session's read (the one statement)
-            with_session = load(server.base + f"/__bare__/{name}?read=session", h) if bare and h else None
-            pairs.append((real, ceiling, with_session))
-        if bare and len(pairs) > 1:  # the round with the median page/bare, and every round's ratio beside it
-            pairs.sort(key=lambda rc: rc[0].rps / rc[1].rps)
-            real, ceiling, with_session = pairs[len(pairs) // 2]
-            real.rounds = [round(r.rps / c.rps, 2) for r, c, _ in pairs]
-            if with_session is not None:
-                real.session_rounds = [round(r.rps / s.rps, 2) for r, _, s in pairs]
+            return (load(server.base + path, h), load(server.base + f"/__bare__/{name}") if bare else None,
+                    # a page with a visitor's session: also the bare bytes after the session's read from the database
+                    load(server.base + f"/__bare__/{name}?read=session", h) if bare and h else None)
+
+        real, ceiling, with_session = _median_round(args, one_round)
         real.with_session = with_session
         rows.append((name, path, len(body), real, ceiling))
     return rows
+
+
+def _median_round(args, one_round):
+    """--rounds runs of ``one_round`` (page, bare, bare + session read or None), each in turn so the machine's drift
+    hits all of them; with more than one, the round with the median page/bare, every round's ratios kept on its page
+    result (``rounds``, ``session_rounds``)."""
+    runs = [one_round() for _ in range(max(1, args.rounds))]
+    if runs[0][1] is None or len(runs) == 1:
+        return runs[0]
+    runs.sort(key=lambda t: t[0].rps / t[1].rps)
+    real, bare, with_session = runs[len(runs) // 2]
+    real.rounds = [round(r.rps / b.rps, 2) for r, b, _ in runs]
+    if with_session is not None:
+        real.session_rounds = [round(r.rps / s.rps, 2) for r, _, s in runs]
+    return real, bare, with_session
 
 
 def measure_cart_visitors(server: _http.Gunicorn, args, cookies: list[str]):
@@ -270,14 +278,10 @@ def measure_cart_visitors(server: _http.Gunicorn, args, cookies: list[str]):
     view and the bare view reading each visitor's session from the database; the round with the median
     page/bare."""
     _http.load(server.base + "/cart/", max(3.0, args.duration / 2), args.connections, cookies=cookies)  # warm-up
-    triples = []
-    for _ in range(max(1, args.rounds)):
-        triples.append((_measured_load(server, server.base + "/cart/", args, cookies=cookies),
-                        _measured_load(server, server.base + "/__bare__/cart", args),
-                        _measured_load(server, server.base + "/__bare__/cart?read=session", args, cookies=cookies)))
-    triples.sort(key=lambda t: t[0].rps / t[1].rps)
-    real, bare, with_session = triples[len(triples) // 2]
-    real.rounds = [round(r.rps / b.rps, 2) for r, b, _ in triples]
+    real, bare, with_session = _median_round(args, lambda: (
+        _measured_load(server, server.base + "/cart/", args, cookies=cookies),
+        _measured_load(server, server.base + "/__bare__/cart", args),
+        _measured_load(server, server.base + "/__bare__/cart?read=session", args, cookies=cookies)))
     return len(cookies), real, bare, with_session
 
 
@@ -389,14 +393,17 @@ def main(argv=None) -> None:
         if ws is not None:
             rounds = getattr(real, "session_rounds", None)
             print(f"{name}: bare + the visitor's session read from the database (/__bare__/{name}?read=session, the "
-                  f"one statement a {name} page makes when its process has not kept the session) {ws.rps:.1f} req/s, p99 {ws.p99_ms:.1f} ms = {ws.rps / bare.rps:.2f} of bare; "
+                  f"one statement a {name} page makes when its process has not kept the session) {ws.rps:.1f} "
+                  f"req/s, p99 {ws.p99_ms:.1f} ms = {ws.rps / bare.rps:.2f} of bare; "
                   f"page/that {real.rps / ws.rps:.2f}"
                   + (f" (rounds {', '.join(f'{x:.2f}' for x in sorted(rounds))})" if rounds else ""))
     if many:
         n, real, bare, ws = many
         print(f"cart of {n} visitors (each request the next one's own cart): {real.rps:.1f} req/s, p50 "
-              f"{real.p50_ms:.1f} ms, p99 {real.p99_ms:.1f} ms = {real.rps / bare.rps:.2f} of bare ({bare.rps:.1f} "
-              f"req/s; rounds {', '.join(f'{x:.2f}' for x in sorted(real.rounds))})"
+              f"{real.p50_ms:.1f} ms, p99 {real.p99_ms:.1f} ms = {real.rps / bare.rps:.2f} of bare "
+              f"({bare.rps:.1f} req/s"
+              + (f"; rounds {', '.join(f'{x:.2f}' for x in sorted(real.rounds))}" if getattr(real, "rounds", None)
+                 else "") + ")"
               + (f"  errors {real.errors}" if real.errors else "")
               + f"; bare + each one's session read from the database {ws.rps / bare.rps:.2f} of bare")
     if args.cpu:

@@ -117,6 +117,37 @@ def test_changes_made_in_this_process_by_anything_show_at_once(make_product):
     assert _count(c.get("/cart/").content.decode()) == 0
 
 
+def test_a_session_deleted_in_this_process_is_not_served_from_what_was_kept(make_product):
+    c = Client()
+    _add(c, make_product(stock=9), 2)
+    _quiet(c)
+    assert _count(c.get("/cart/").content.decode()) == 2  # kept
+    Session.objects.filter(session_key=c.cookies["sessionid"].value).delete()  # the admin, clearsessions
+    assert _count(c.get("/cart/").content.decode()) == 0
+
+
+def test_a_get_that_changes_the_session_answers_with_the_cookie_and_one_that_reads_does_not():
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    def view(change):
+        def get_response(request):
+            if change:
+                request.session["recently_seen"] = [12]  # e.g. messages kept in the session, consumed by a GET
+            else:
+                request.session.get("recently_seen")
+            return HttpResponse("ok")
+        return get_response
+
+    store = sessions.SessionStore()
+    store["cart_id"] = 1
+    store.save()
+    for change, expected in ((True, True), (False, False)):
+        request = RequestFactory().get("/", HTTP_COOKIE=f"sessionid={store.session_key}")
+        response = sessions.SessionMiddleware(view(change))(request)
+        assert (sessions.CHANGED_COOKIE in response.cookies) is expected
+
+
 def test_a_signed_in_shoppers_session_is_read_every_time(make_product, user):
     c = Client()
     c.force_login(user)
