@@ -30,3 +30,20 @@ def browser():
     yield driver
     driver.quit()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def follow(driver, element, timeout=15):
+    """Click something that loads a new page and return once that page has loaded.
+
+    A click returns as soon as the browser has taken it, not when the next page is there; an element looked up
+    right after can still be found in the old page (and is then stale, or is the wrong one), so this waits until
+    the old document is gone and the new one is complete."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.05)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")

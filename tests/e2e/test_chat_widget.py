@@ -13,9 +13,11 @@ EVIL = '<img src=x onerror="window.__pwned=1">'
 
 
 def _wait(b, predicate, timeout=20):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(b, timeout).until(lambda d: predicate(d))
+    # an element found while the page is being replaced goes stale: look again
+    return WebDriverWait(b, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(predicate)
 
 
 def _last_bot_text(b):

@@ -1,7 +1,6 @@
 """A manager in headless Chromium: signs in, opens a product's forecast and sees the chart, presses "Retrain now"
 and sees the progress move while a real Celery worker trains; a customer cannot open any of it."""
 import os
-import time
 
 import pytest
 from django.core.management import call_command
@@ -11,6 +10,7 @@ from registry import services as registry
 from registry.models import TrainingRun
 from shop.models import Product
 from tests.conftest import celery_worker
+from tests.e2e.conftest import follow
 from tests.forecasting.test_training import TINY, worker_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -28,7 +28,7 @@ def sign_in(b, url, username, password):
     b.get(url + "/admin/login/")
     b.find_element(By.NAME, "username").send_keys(username)
     b.find_element(By.NAME, "password").send_keys(password)
-    b.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    follow(b, b.find_element(By.CSS_SELECTOR, "input[type=submit]"))
 
 
 def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, tmp_path, proc_cleanup,
@@ -46,12 +46,12 @@ def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, t
     b, url = browser, live_server.url
 
     sign_in(b, url, "manager", "a-Long-pass-9876")
-    b.find_element(By.LINK_TEXT, "Product forecasts").click()   # linked from the admin index
+    follow(b, b.find_element(By.LINK_TEXT, "Product forecasts"))   # linked from the admin index
     assert "Forecast of" in b.find_element(By.ID, "publication-info").text
     shot(b, "overview")
     b.find_element(By.ID, "searchbar").send_keys(product.sku)
-    b.find_element(By.CSS_SELECTOR, "#changelist-search input[type=submit]").click()
-    b.find_element(By.LINK_TEXT, product.name).click()
+    follow(b, b.find_element(By.CSS_SELECTOR, "#changelist-search input[type=submit]"))
+    follow(b, b.find_element(By.LINK_TEXT, product.name))
     chart = b.find_element(By.ID, "forecast-chart")
     assert chart.is_displayed() and chart.size["width"] > 500
     assert b.find_elements(By.CSS_SELECTOR, "#forecast-chart polyline.p50")
@@ -59,8 +59,8 @@ def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, t
     assert len(b.find_elements(By.CSS_SELECTOR, "#forecast-table tbody tr")) == 45
     shot(b, "product")
 
-    b.find_element(By.LINK_TEXT, "Product forecasts").click()
-    b.find_element(By.ID, "models-link").click()
+    follow(b, b.find_element(By.LINK_TEXT, "Product forecasts"))
+    follow(b, b.find_element(By.ID, "models-link"))
     WebDriverWait(b, 30, poll_frequency=0.2).until(lambda d: "Serving model" in d.page_source)
     slow = {**TINY, "epochs": 40, "patience": 40}
     with celery_worker(proc_cleanup, **worker_env(slow)) as worker:
@@ -76,7 +76,9 @@ def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, t
                 value = float(bar[0].get_attribute("value") or 0)
                 if not seen or value != seen[-1]:
                     seen.append(value)
-            return len(seen) >= 3 and seen[-1] > seen[0]
+            # the stages before the first epoch move the bar too: wait for the epochs to count as well
+            epoch = driver.find_element(By.ID, "run-epoch").text
+            return len(seen) >= 3 and seen[-1] > seen[0] and epoch not in ("", "0")
 
         WebDriverWait(b, 240, poll_frequency=0.5).until(progress_moved)
         assert b.find_element(By.ID, "run-epoch").text != "0"
@@ -94,8 +96,7 @@ def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, t
     b.get(url + "/accounts/login/")
     b.find_element(By.NAME, "username").send_keys("carol")
     b.find_element(By.NAME, "password").send_keys("a-Long-pass-9876")
-    b.find_element(By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]").click()
-    time.sleep(0.5)
+    follow(b, b.find_element(By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]"))
     for path in ("/admin/forecasting/productforecast/", f"/admin/forecasting/productforecast/product/{product.pk}/",
                  "/admin/forecasting/forecastmodel/", "/admin/forecasting/forecastmodel/status.json"):
         b.get(url + path)

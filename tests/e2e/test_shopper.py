@@ -4,6 +4,7 @@ import pytest
 from shop import images
 from shop.models import Category, Order, Product
 from tests.conftest import png_bytes
+from tests.e2e.conftest import follow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -95,8 +96,8 @@ def test_phone_shopper_opens_the_menu_and_buys_a_size(browser, live_server):
     assert not link.is_displayed()  # folded away
     b.find_element(By.CSS_SELECTOR, ".navbar-toggler").click()
     assert link.is_displayed()
-    link.click()
-    b.find_element(By.LINK_TEXT, "Aurora Tee").click()
+    follow(b, link)
+    follow(b, b.find_element(By.LINK_TEXT, "Aurora Tee"))
     sizes = {el.get_attribute("value"): el for el in b.find_elements(By.NAME, "variant")}
     small, medium = (ProductVariant.objects.get(size=s).pk for s in ("S", "M"))
     assert not sizes[str(small)].is_enabled()  # sold out
