@@ -341,8 +341,12 @@ SHOP_PAGE_SIZE = env_int("SHOP_PAGE_SIZE", 24)
 SHOP_PAGE_CACHE = env_bool("SHOP_PAGE_CACHE", True)
 SHOP_PAGE_CACHE_MB = env_int("SHOP_PAGE_CACHE_MB", 64)
 SHOP_CACHE_FRESHNESS_SECONDS = env_float("SHOP_CACHE_FRESHNESS_SECONDS", 1.0)
-if SHOP_CACHE_FRESHNESS_SECONDS < 0 or SHOP_PAGE_CACHE_MB < 0:
-    raise ImproperlyConfigured("SHOP_CACHE_FRESHNESS_SECONDS and SHOP_PAGE_CACHE_MB must be at least 0")
+# ... and shared through Redis (with PostgreSQL) for this many seconds, so each page is rendered once for all web
+# processes, not once in each; served only under the same change counters (0 = off).
+SHOP_PAGE_CACHE_SHARED_SECONDS = env_float("SHOP_PAGE_CACHE_SHARED_SECONDS", 600.0)
+if SHOP_CACHE_FRESHNESS_SECONDS < 0 or SHOP_PAGE_CACHE_MB < 0 or SHOP_PAGE_CACHE_SHARED_SECONDS < 0:
+    raise ImproperlyConfigured("SHOP_CACHE_FRESHNESS_SECONDS, SHOP_PAGE_CACHE_MB and SHOP_PAGE_CACHE_SHARED_SECONDS "
+                               "must be at least 0")
 # A web process keeps the anonymous sessions it read (with their cart lines) this many seconds for GET and HEAD;
 # the visitor's own changes show at once everywhere, others within this (shop/sessions.py; 0 = always read).
 SHOP_SESSION_CACHE_SECONDS = env_float("SHOP_SESSION_CACHE_SECONDS", 60.0)

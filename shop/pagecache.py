@@ -20,19 +20,38 @@ nothing), so the holes are always exercised.
 
 Memory: at most ``SHOP_PAGE_CACHE_MB`` per process (least recently used pages go first). Freshness: a change shows
 at once in the process that made it and within ``SHOP_CACHE_FRESHNESS_SECONDS`` in the others (shop.versions).
-Redis plays no part, so a Redis outage changes nothing here. Each response says ``X-Page-Cache: hit``, ``miss`` or
-``off`` (the page was kept already, rendered now, or the cache is off).
+
+**Shared between processes** (``SHOP_PAGE_CACHE_SHARED_SECONDS``, default 600; 0 = off; only with ``REDIS_URL`` and
+PostgreSQL): a page this process renders is also put in Redis (pickled, zlib-compressed, with the same change
+counters and day), and a page this process does not have is looked for there before it is rendered, so each page
+is rendered once for all web processes and hosts, not once per process (after a deploy, and after every change to
+``lists`` or a product). A page from Redis is served only under the same test as a kept one: the change counters it
+was rendered under equal this process's and the day is today's; so freshness is exactly that of the process's own
+pages. Only pages rendered under counters every process shares are put there (not under this process's own
+uncommitted bumps, not before ``site`` was ever bumped), keyed on the page's key and the **build** (a digest of the
+project's code, templates, static manifest and plain settings: processes of another release never share pages).
+The counters' sequence starts at a random value in each new database (migration 0012), so a database made anew
+beside an old Redis never meets the old pages' counters. Redis trouble: the page is rendered as without the shared
+level (shop.resilience: short timeouts, then a pause). Entries expire after the configured seconds.
+
+Each response says ``X-Page-Cache: hit``, ``shared``, ``miss`` or ``off`` (the page was kept in this process, came
+from Redis, was rendered now, or the cache is off).
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import pickle
 import re
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -44,8 +63,9 @@ from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from . import versions
+from . import resilience, versions
 
+log = logging.getLogger(__name__)
 _HOLE = "<!--shop-hole:{}-->"
 _HOLE_RE = re.compile(r"<!--shop-hole:([a-z_]+(?::[a-z_]+)?)-->")  # escaped text can never hold "<!--"
 
@@ -147,6 +167,7 @@ def page(request, key: tuple, build: Callable[[], Page]) -> Entry:
     values = versions.current()  # before any data is read: a change after this point makes the page stale
     day = versions.today()
     request._page_cache = "miss" if enabled else "off"
+    limit = settings.SHOP_PAGE_CACHE_MB * 1024 * 1024
     if enabled:
         entry = _pages.get(key)
         if entry is not None:
@@ -154,6 +175,11 @@ def page(request, key: tuple, build: Callable[[], Page]) -> Entry:
                 request._page_cache = "hit"
                 return entry
             _pages.drop(key)
+        entry = _shared_get(key)
+        if entry is not None and _fresh(entry, values, day):
+            request._page_cache = "shared"
+            _pages.put(key, entry, limit)
+            return entry
     built = build()
     deps = tuple((k, values.get(k, 0)) for k in dict.fromkeys((versions.SITE, *built.deps)))
     request._page_holes = True
@@ -166,8 +192,98 @@ def page(request, key: tuple, build: Callable[[], Page]) -> Entry:
                   size=sum(len(p) for p in parts[::2]) + 200)
     entry.meta.setdefault("status", built.status)
     if enabled and built.status == 200:
-        _pages.put(key, entry, settings.SHOP_PAGE_CACHE_MB * 1024 * 1024)
+        _pages.put(key, entry, limit)
+        _shared_put(key, entry)
     return entry
+
+
+# ------------------------------------------------------------------------------------- shared between processes
+def _shared_on() -> bool:
+    return bool(settings.SHOP_PAGE_CACHE_SHARED_SECONDS and settings.REDIS_URL) and _postgresql()
+
+
+@lru_cache(maxsize=1)
+def _postgresql() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def _shared_key(key: tuple) -> str:
+    return f"shop:page:{build_id()}:{hashlib.sha1(repr(key).encode()).hexdigest()}"
+
+
+def _shareable(entry: Entry) -> bool:
+    """Counters every process shares: none of this process's own uncommitted bumps (negative), and ``site`` bumped
+    at least once in this database (a value from its sequence, which starts at random: migration 0012)."""
+    deps = dict(entry.deps)
+    return deps.get(versions.SITE, 0) > 0 and all(v >= 0 for v in deps.values())
+
+
+def _shared_get(key: tuple) -> Entry | None:
+    if not _shared_on() or not resilience.available():
+        return None
+    try:
+        blob = resilience.client().get(_shared_key(key))
+    except resilience.ERRORS as exc:
+        resilience.failed(exc, "redis page cache")
+        return None
+    if blob is None:
+        return None
+    try:
+        entry = pickle.loads(zlib.decompress(blob))
+    except Exception as exc:  # noqa: BLE001 - anything undecodable (another release's classes, a torn value)
+        log.warning("a shared page could not be read (%s: %s); rendering it", exc.__class__.__name__, exc)
+        return None
+    if not isinstance(entry, Entry) or not _shareable(entry):
+        return None
+    return entry
+
+
+def _shared_put(key: tuple, entry: Entry) -> None:
+    if not _shared_on() or not _shareable(entry) or not resilience.available():
+        return
+    try:
+        blob = zlib.compress(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    except Exception as exc:  # noqa: BLE001 - a value in meta or slot_context that cannot be pickled
+        log.warning("a page could not be shared (%s: %s)", exc.__class__.__name__, exc)
+        return
+    try:
+        resilience.client().set(_shared_key(key), blob, ex=max(1, round(settings.SHOP_PAGE_CACHE_SHARED_SECONDS)))
+    except resilience.ERRORS as exc:
+        resilience.failed(exc, "redis page cache")
+
+
+_SETTING_TYPES = (str, int, float, bool, type(None))
+_SECRET = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL|DSN", re.I)
+
+
+@lru_cache(maxsize=1)
+def build_id() -> str:
+    """What a page's bytes can depend on beside its data, as a digest: the Python code and templates of the project's
+    apps and template folders, the static files' manifest (hashed names), Django's version and the plain settings
+    (strings, numbers, flags; none whose name says secret). Processes of one release agree; another release, or a
+    host with other settings, does not share its pages."""
+    import django
+    from django.apps import apps
+
+    base = Path(settings.BASE_DIR).resolve()
+    roots = {Path(a.path).resolve() for a in apps.get_app_configs()}
+    roots = {r for r in roots if r.is_relative_to(base) and "site-packages" not in r.parts}  # the project's own
+    roots |= {Path(d).resolve() for t in settings.TEMPLATES for d in t.get("DIRS", ())}
+    files = sorted({f for r in roots if r.is_dir() for f in r.rglob("*")
+                    if f.suffix in (".py", ".html", ".txt") and "__pycache__" not in f.parts and f.is_file()})
+    manifest = Path(settings.STATIC_ROOT or "/nonexistent") / "staticfiles.json"
+    if manifest.is_file():
+        files.append(manifest)
+    h = hashlib.sha1(django.get_version().encode())
+    for f in files:
+        h.update(str(f.relative_to(base) if f.is_relative_to(base) else f).encode() + b"\0" + f.read_bytes())
+    for name in sorted(n for n in dir(settings) if n.isupper() and not _SECRET.search(n)):
+        value = getattr(settings, name)
+        if isinstance(value, _SETTING_TYPES) and name != "SHOP_PAGE_CACHE_SHARED_SECONDS":
+            h.update(f"{name}={value!r}\0".encode())
+    return h.hexdigest()[:16]
 
 
 def respond(request, entry: Entry, slot_context: dict | None = None) -> HttpResponse:
