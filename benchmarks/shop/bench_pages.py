@@ -18,10 +18,11 @@ in-process, as the first request after the caches are emptied and as the next on
 The mixed run (--mixed-urls paths, drawn once with --mixed-seed) spreads the load over the whole catalog: 40 %
 product pages over all active products, 30 % category pages (any category, any sort, page 1 most often and up to
 the last page), 20 % home, 10 % searches for catalog words. "cold" is a fresh gunicorn with the shared cache
-emptied (Redis: the pages shared between workers, SHOP_PAGE_CACHE_SHARED_SECONDS, go with it); "warm" runs the same list again after warm-up passes over every distinct path (until a pass is served
->= --warm-until, 99 %, from the page cache: X-Page-Cache: hit; each gunicorn worker keeps its own pages). Its bare
-figure walks the bare pages in the same proportions. --rounds N measures each single page and its bare view N
-times in turn and prints the round with the median page/bare (the machine drifts between measurements).
+emptied (the pages shared between workers through Redis, SHOP_PAGE_CACHE_SHARED_SECONDS, go with it); "warm"
+runs the same list again after warm-up passes over every distinct path (until a pass is served >= --warm-until,
+99 %, from the page cache: X-Page-Cache: hit; each gunicorn worker keeps its own pages). Its bare figure walks
+the bare pages in the same proportions. --rounds N measures each single page and its bare view N times in turn
+and prints the round with the median page/bare (the machine drifts between measurements).
 
 Events are logged as in production (SHOP_EVENT_LOG=buffer, Redis db --redis-url, which also holds the cache;
 it is emptied before the cold mixed run and the shop:events key is deleted at the end). Each measurement runs
