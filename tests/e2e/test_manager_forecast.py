@@ -34,6 +34,7 @@ def sign_in(b, url, username, password):
 def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, tmp_path, proc_cleanup,
                                                django_user_model):
     from selenium.webdriver.common.by import By
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     settings.FORECAST_ENGINE_CONFIG = TINY
@@ -84,7 +85,8 @@ def test_manager_reads_a_forecast_and_retrains(browser, live_server, settings, t
         assert b.find_element(By.ID, "run-epoch").text != "0"
         shot(b, "training")
         run = TrainingRun.objects.order_by("-pk").first()
-        WebDriverWait(b, 300, poll_frequency=1).until(
+        # the page reloads itself when the run ends: an element found just before that goes stale, look again
+        WebDriverWait(b, 300, poll_frequency=1, ignored_exceptions=(StaleElementReferenceException,)).until(
             lambda d: f"run-row-{run.pk}" in d.page_source and "run-succeeded" in
             d.find_element(By.ID, f"run-row-{run.pk}").get_attribute("class"))
     assert seen == sorted(seen)  # it only moved forward
